@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11:
+#   make run   - install, migrate, load demo data, serve on http://127.0.0.1:8000
+#   make test  - install and run the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQUIREMENTS := requirements/base.txt requirements/ml.txt requirements/dev.txt
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test install system-packages migrate seed bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changed.
+$(INSTALLED): $(PY) $(REQUIREMENTS)
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $(INSTALLED)
+
+install: $(INSTALLED) system-packages
+
+system-packages:
+	@bash scripts/install-system-packages.sh
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/list_endpoint.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

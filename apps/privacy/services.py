@@ -1,0 +1,66 @@
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.request_context import current_request_info
+from apps.tenancy.context import current_hospital_id
+
+from .chain import chain_name, event_hash
+from .models import AuditChainHead, AuditEvent, AuditOutcome
+
+_UNSET = object()
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    role: str = "",
+    hospital_id=_UNSET,
+    object_type: str = "",
+    object_id="",
+    patient_id: int | None = None,
+    outcome: str = AuditOutcome.SUCCESS,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one event to its hospital's chain (the current hospital by default).
+
+    Who, from where and which request come from the request context; callers say
+    what happened. Runs in its own savepoint: the chain head row lock serialises
+    appends per chain, so concurrent writers never fork the chain.
+    """
+    if hospital_id is _UNSET:
+        hospital_id = current_hospital_id()
+    info = current_request_info()
+    chain = chain_name(hospital_id)
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    event = AuditEvent(
+        chain=chain,
+        occurred_at=timezone.now(),
+        actor_id=actor.pk if authenticated else None,
+        actor_username=actor.get_username() if authenticated else "",
+        role=role,
+        hospital_id=hospital_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id not in (None, "") else "",
+        patient_id=patient_id,
+        ip=info.ip,
+        user_agent=info.user_agent,
+        request_id=info.request_id,
+        outcome=outcome,
+        detail=detail or {},
+    )
+    with transaction.atomic():
+        head = _lock_chain_head(chain)
+        event.sequence = head.sequence + 1
+        event.previous_hash = head.hash
+        event.hash = event_hash(event, head.hash)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=head.pk).update(sequence=event.sequence, hash=event.hash)
+    return event
+
+
+def _lock_chain_head(chain: str) -> AuditChainHead:
+    # INSERT ... ON CONFLICT DO NOTHING: two first writers of a new chain both succeed.
+    AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+    return AuditChainHead.objects.select_for_update().get(chain=chain)

@@ -1,0 +1,44 @@
+"""The one way every app pushes an event to WebSocket clients."""
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from .groups import staff_group, user_group
+
+logger = logging.getLogger(__name__)
+
+
+def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None = None, roles=()) -> dict:
+    """Send `data` as `event_type` to the given users and to the hospital's staff in
+    `roles`, after the current transaction commits (an event never announces a write
+    that was rolled back). Call from sync code: services and tasks.
+
+    Returns the envelope that will be sent.
+    """
+    if roles and hospital_id is None:
+        raise ValueError("publishing to roles needs the hospital_id")
+    groups = [user_group(user_id) for user_id in user_ids]
+    groups += [staff_group(hospital_id, role) for role in roles]
+    envelope = {
+        "id": uuid.uuid4().hex,
+        "type": event_type,
+        "occurred_at": timezone.now().isoformat(),
+        "hospital": hospital_id,
+        "data": data,
+    }
+
+    def send():
+        layer = get_channel_layer()
+        for group in groups:
+            try:
+                async_to_sync(layer.group_send)(group, {"type": "realtime.event", "event": envelope})
+            except Exception:  # A push is best effort; the data is already committed.
+                logger.exception("realtime publish to %s failed", group)
+
+    transaction.on_commit(send)
+    return envelope

@@ -1,0 +1,91 @@
+"""The current hospital, for the ORM and for PostgreSQL.
+
+`tenant_context(hospital_id)` is the one way code runs "as" a hospital. It sets a
+context variable (read by the scoped managers) and opens a transaction in which, on
+PostgreSQL, `app.hospital_id` is set with `set_config(..., true)` and the role drops
+to the application role with `SET LOCAL ROLE`. Both are transaction-local, so they
+can never leak to the next request on a reused connection: the row-level security
+policies see exactly this transaction's hospital, and no hospital at all outside one.
+
+Requests (TenantMiddleware), Celery tasks (TenantTask) and WebSocket consumers each
+enter it. Code outside any context sees no tenant rows (fail closed).
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections, transaction
+
+
+@dataclass(frozen=True)
+class TenantState:
+    hospital_id: int | None = None
+    platform_scope: bool = False
+    active: bool = False  # False: no context entered at all.
+
+
+_NO_CONTEXT = TenantState()
+_state: ContextVar[TenantState] = ContextVar("tenant_state", default=_NO_CONTEXT)
+
+
+def current_tenant() -> TenantState:
+    return _state.get()
+
+
+def current_hospital_id() -> int | None:
+    return _state.get().hospital_id
+
+
+def _apply_database_state(connection, state: TenantState) -> None:
+    if connection.vendor != "postgresql":
+        return
+    role = connection.ops.quote_name(settings.DATABASE_APP_ROLE) if state.active else "NONE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SET LOCAL ROLE {role}; "
+            "SELECT set_config('app.hospital_id', %s, true), set_config('app.platform_scope', %s, true)",
+            [str(state.hospital_id) if state.hospital_id is not None else "", "on" if state.platform_scope else ""],
+        )
+
+
+@contextmanager
+def _enter(state: TenantState, using: str):
+    previous = _state.get()
+    token = _state.set(state)
+    connection = connections[using]
+    try:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic(using=using):
+            _apply_database_state(connection, state)
+            yield state
+            if not outermost:
+                # The enclosing transaction goes on (tests, nested contexts): put back
+                # what it had. The outermost commit discards the settings anyway.
+                _apply_database_state(connection, previous)
+    finally:
+        _state.reset(token)
+
+
+@contextmanager
+def tenant_context(hospital_id: int | None, *, using: str = "default"):
+    """Run the block as `hospital_id` (None: as no hospital, seeing no tenant rows)."""
+    if hospital_id is not None and not isinstance(hospital_id, int):
+        raise TypeError("hospital_id must be an int or None")
+    with _enter(TenantState(hospital_id=hospital_id, active=True), using) as state:
+        yield state
+
+
+@contextmanager
+def unscoped(*, reason: str, actor=None, using: str = "default"):
+    """The audited escape hatch: platform-wide work across every hospital (rarity
+    analysis, the public booking catalogue). Writes an audit event, then lifts the
+    tenant filter for the block. Keep blocks small and reasons specific."""
+    if not reason:
+        raise ValueError("unscoped() needs a reason for the audit log")
+    from apps.privacy.services import audit_record  # privacy builds on tenancy
+
+    audit_record(action="tenancy.unscoped", actor=actor, hospital_id=None, detail={"reason": reason})
+    with _enter(TenantState(platform_scope=True, active=True), using) as state:
+        yield state

@@ -1,0 +1,15 @@
+"""The Celery app. Broker from REDIS_URL (RabbitMQ works the same through
+CELERY_BROKER_URL); two queues: `default` and `ml` (the ML workers load models once)."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital_platform.settings.local")
+
+app = Celery("hospital_platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("ml"))
+app.conf.task_default_queue = "default"
+app.autodiscover_tasks()

@@ -1,0 +1,27 @@
+"""Test settings: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI
+always sets them), otherwise the embedded SQLite and in-memory layers. Keys are fixed
+test keys so tests are repeatable; nothing here is a production secret."""
+
+from .base import *  # noqa: F401,F403
+from .base import VAR_DIR
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
+FIELD_ENCRYPTION_KEYS = "test1:dGVzdC1rZXktb25lLTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWI="
+FIELD_ENCRYPTION_ACTIVE_KEY_ID = "test1"
+BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="
+AUDIT_HMAC_KEY = "dGVzdC1hdWRpdC1obWFjLWtleS0wMTIzNDU2Nzg5YWJjZGVm"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+# Tests start their own real worker where they need one; everything else is eager.
+CELERY_TASK_ALWAYS_EAGER = True
+MEDIA_ROOT = VAR_DIR / "test-media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve static files from the finders (no collectstatic before tests).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,64 @@
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.accounts.models import ApiToken
+from apps.accounts.services import token_issue
+from apps.tenancy.roles import Role
+
+from .factories import HospitalFactory, member_of
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Login lockouts and throttles live in the cache (Redis in CI); tests must not
+    # inherit each other's counters.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def postgres(db):
+    if not is_postgres():
+        pytest.skip("needs PostgreSQL (set DATABASE_URL); CI always runs it")
+
+
+@pytest.fixture
+def hospital_a(db):
+    return HospitalFactory(name="Hospital A", slug="hospital-a")
+
+
+@pytest.fixture
+def hospital_b(db):
+    return HospitalFactory(name="Hospital B", slug="hospital-b")
+
+
+@pytest.fixture
+def doctor_a(hospital_a):
+    return member_of(hospital_a, Role.DOCTOR)
+
+
+@pytest.fixture
+def doctor_b(hospital_b):
+    return member_of(hospital_b, Role.DOCTOR)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    """An API client that authenticates as `user` with a real bearer token."""
+    raw, _token = token_issue(user=user, kind=ApiToken.Kind.PASSWORD)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
