@@ -8,10 +8,10 @@ from .base import VAR_DIR
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
-FIELD_ENCRYPTION_KEYS = "test1:dGVzdC1rZXktb25lLTAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWI="
+FIELD_ENCRYPTION_KEYS = "test1:dGVzdC1rZXktb25lLTAxMjM0NTY3ODlhYmNkZWYwMTI="
 FIELD_ENCRYPTION_ACTIVE_KEY_ID = "test1"
-BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="
-AUDIT_HMAC_KEY = "dGVzdC1hdWRpdC1obWFjLWtleS0wMTIzNDU2Nzg5YWJjZGVm"
+BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMDEyMzQ1Njc4OWE="
+AUDIT_HMAC_KEY = "dGVzdC1hdWRpdC1obWFjLWtleS0wMTIzNDU2Nzg5YWI="
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
