@@ -62,3 +62,16 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
+
+
+@pytest.fixture
+def fake_wechat(settings):
+    from .fakes.wechat_server import FakeWeChat
+
+    server = FakeWeChat(app_id="wx-test-app", app_secret="wx-test-secret").start()
+    settings.WECHAT_API_BASE_URL = server.base_url
+    settings.WECHAT_APP_ID = server.app_id
+    settings.WECHAT_APP_SECRET = server.app_secret
+    settings.WECHAT_TIMEOUT_SECONDS = 2
+    yield server
+    server.stop()

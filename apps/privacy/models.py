@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,11 @@ class AuditEvent(models.Model):
 
     append_only = True
 
+    # Made by the application, not the database: with no database-generated column
+    # the INSERT needs no RETURNING, and so no SELECT right on the new row. That lets
+    # any context append (a failed login belongs to no hospital yet) while row-level
+    # security still lets each hospital read only its own events.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     chain = models.CharField(max_length=40)
     sequence = models.BigIntegerField()
     occurred_at = models.DateTimeField(db_index=True)

@@ -1,13 +1,22 @@
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
+from apps.privacy.models import AuditOutcome
 from apps.privacy.services import audit_record
 from apps.tenancy.middleware import SESSION_HOSPITAL_KEY
-from apps.tenancy.selectors import TenantAccessDenied, memberships_active_for_user, tenant_access_resolve
+from apps.tenancy.selectors import TenantAccessDenied, tenant_access_resolve
 
 from .selectors import dashboard_figures
 
@@ -17,29 +26,62 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def fragment_login_required(view):
+    """`login_required` for htmx fragments: an expired session must not swap the
+    login page into a panel, so answer 401 and tell htmx to load the login page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('webadmin:dashboard')})}"
+        response = HttpResponse(status=401)
+        response["HX-Redirect"] = login_url
+        return response
+
+    return wrapped
+
+
+def _figures_context(request) -> dict:
+    return {
+        "figures": dashboard_figures(user=request.user, tenant=request.tenant),
+        "updated_at": timezone.now(),
+    }
+
+
 @login_required
 def dashboard(request):
-    tenant = request.tenant
-    context = {
-        "figures": dashboard_figures(user=request.user, tenant=tenant),
-        "memberships": memberships_active_for_user(user=request.user),
-    }
-    return render(request, "webadmin/dashboard.html", context)
+    return render(request, "webadmin/dashboard.html", _figures_context(request))
+
+
+@require_GET
+@fragment_login_required
+@never_cache
+def dashboard_figures_panel(request):
+    """The dashboard's figures alone, for the panel's periodic htmx refresh."""
+    return render(request, "webadmin/partials/figures.html", _figures_context(request))
 
 
 @login_required
 @require_POST
 def switch_hospital(request):
-    """Act for another hospital: one of the user's, or any for a platform admin
-    (audited, since it crosses tenants)."""
-    slug = request.POST.get("hospital", "")
+    """Act for another hospital: one of the user's, or any for a platform admin.
+    Both the switch and a refused attempt are audited, since they cross tenants."""
+    slug = request.POST.get("hospital", "").strip()
+    if not slug:
+        messages.error(request, _("Choose a hospital to switch to."))
+        return redirect("webadmin:dashboard")
+    current = request.tenant
     try:
         access = tenant_access_resolve(user=request.user, requested_slug=slug)
     except TenantAccessDenied:
+        audit_record(action="tenancy.switch_hospital", actor=request.user, role=current.role if current else "",
+                     outcome=AuditOutcome.DENIED, detail={"hospital": slug[:64]})
         messages.error(request, _("You do not belong to that hospital."))
         return redirect("webadmin:dashboard")
     request.session[SESSION_HOSPITAL_KEY] = slug
     audit_record(action="tenancy.switch_hospital", actor=request.user, role=access.role,
                  hospital_id=access.hospital_id, detail={"hospital": slug,
                                                         "as_platform_admin": access.membership is None})
+    messages.success(request, _("You are now working at %(hospital)s.") % {"hospital": access.hospital.name})
     return redirect("webadmin:dashboard")
