@@ -45,7 +45,7 @@ def fragment_login_required(view):
 def _figures_context(request) -> dict:
     return {
         "figures": dashboard_figures(user=request.user, tenant=request.tenant),
-        "updated_at": timezone.now(),
+        "updated_at": timezone.now().replace(microsecond=0),
     }
 
 

@@ -1,0 +1,145 @@
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from apps.privacy.models import AuditEvent
+from apps.privacy.selectors import audit_chain_verify
+from apps.privacy.services import audit_record
+from apps.tenancy.context import tenant_context
+
+
+@pytest.fixture
+def five_events(hospital_a):
+    return [audit_record(action="patient.read", hospital_id=hospital_a.pk, object_type="patient", object_id=n,
+                         detail={"n": n}) for n in range(1, 6)]
+
+
+def _tamper(sql, params):
+    """Change the table behind the application's back, as someone with the owner's
+    database password could: switch the append-only trigger off first."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE privacy_auditevent DISABLE TRIGGER audit_event_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE privacy_auditevent ENABLE TRIGGER audit_event_append_only")
+
+
+def _verify_output():
+    out = StringIO()
+    try:
+        call_command("audit_verify", stdout=out)
+    except CommandError as error:
+        return out.getvalue(), str(error)
+    return out.getvalue(), None
+
+
+def test_an_untouched_chain_verifies(five_events):
+    output, error = _verify_output()
+    assert error is None
+    assert "OK      hospital:" in output and "5 events" in output
+
+
+def test_events_link_to_their_predecessor(five_events):
+    assert [e.sequence for e in five_events] == [1, 2, 3, 4, 5]
+    assert all(later.previous_hash == earlier.hash for earlier, later in zip(five_events, five_events[1:]))
+
+
+def test_an_edited_event_is_found(five_events):
+    _tamper("UPDATE privacy_auditevent SET object_id = '99' WHERE chain = %s AND sequence = 3",
+            [five_events[0].chain])
+    output, error = _verify_output()
+    assert error is not None
+    assert "at #3" in output and "edited" in output
+
+
+def test_a_deleted_event_is_found(five_events):
+    _tamper("DELETE FROM privacy_auditevent WHERE chain = %s AND sequence = 2", [five_events[0].chain])
+    output, error = _verify_output()
+    assert error is not None
+    assert "#2 is missing" in output
+
+
+def test_reordered_events_are_found(five_events):
+    chain = five_events[0].chain
+    # swap #2 and #3 (through #102, as (chain, sequence) is unique)
+    _tamper("UPDATE privacy_auditevent SET sequence = 102 WHERE chain = %s AND sequence = 2", [chain])
+    _tamper("UPDATE privacy_auditevent SET sequence = 2 WHERE chain = %s AND sequence = 3", [chain])
+    _tamper("UPDATE privacy_auditevent SET sequence = 3 WHERE chain = %s AND sequence = 102", [chain])
+    result = audit_chain_verify(chain=chain)
+    assert not result.ok and result.broken_sequence == 2
+
+
+def test_events_cut_off_the_end_are_found(five_events):
+    _tamper("DELETE FROM privacy_auditevent WHERE sequence = 5 AND chain = %s", [five_events[0].chain])
+    result = audit_chain_verify(chain=five_events[0].chain)
+    assert not result.ok
+    assert "head records #5" in result.reason
+
+
+def test_each_hospital_has_its_own_chain(hospital_a, hospital_b):
+    a = audit_record(action="x", hospital_id=hospital_a.pk)
+    b = audit_record(action="x", hospital_id=hospital_b.pk)
+    platform = audit_record(action="x", hospital_id=None)
+    assert (a.chain, b.chain, platform.chain) == (f"hospital:{hospital_a.pk}", f"hospital:{hospital_b.pk}", "platform")
+    assert a.sequence == b.sequence == platform.sequence == 1
+
+
+def test_postgres_refuses_update_even_to_the_owner(postgres, five_events):
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE privacy_auditevent SET action = 'x'")
+
+
+def test_postgres_refuses_delete_even_to_the_owner(postgres, five_events):
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM privacy_auditevent")
+
+
+def test_application_role_holds_no_update_or_delete_right(postgres):
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT has_table_privilege(%s, 'privacy_auditevent', 'UPDATE'), "
+                       "has_table_privilege(%s, 'privacy_auditevent', 'DELETE'), "
+                       "has_table_privilege(%s, 'privacy_auditevent', 'INSERT')",
+                       [settings.DATABASE_APP_ROLE] * 3)
+        assert cursor.fetchone() == (False, False, True)
+
+
+def test_a_hospital_reads_only_its_own_events(postgres, hospital_a, hospital_b):
+    audit_record(action="x", hospital_id=hospital_a.pk)
+    audit_record(action="x", hospital_id=hospital_b.pk)
+    audit_record(action="x", hospital_id=None)
+    with tenant_context(hospital_a.pk):
+        assert set(AuditEvent.objects.values_list("hospital_id", flat=True)) == {hospital_a.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_a_chain(hospital_a):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself; the row lock matters on PostgreSQL")
+    errors = []
+
+    def writer(worker):
+        try:
+            for n in range(10):
+                with tenant_context(hospital_a.pk):
+                    audit_record(action="concurrent", detail={"worker": worker, "n": n})
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = audit_chain_verify(chain=f"hospital:{hospital_a.pk}")
+    assert (result.ok, result.events_checked) == (True, 40)
