@@ -61,6 +61,10 @@ def audit_record(
 
 
 def _lock_chain_head(chain: str) -> AuditChainHead:
-    # INSERT ... ON CONFLICT DO NOTHING: two first writers of a new chain both succeed.
-    AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-    return AuditChainHead.objects.select_for_update().get(chain=chain)
+    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+    if head is None:
+        # A new chain. INSERT ... ON CONFLICT DO NOTHING, so two first writers both
+        # get past here, then queue on the row lock like everyone else.
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(chain=chain)
+    return head

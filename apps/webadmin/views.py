@@ -1,12 +1,11 @@
 from functools import wraps
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,9 +33,8 @@ def fragment_login_required(view):
     def wrapped(request, *args, **kwargs):
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': reverse('webadmin:dashboard')})}"
         response = HttpResponse(status=401)
-        response["HX-Redirect"] = login_url
+        response["HX-Redirect"] = redirect_to_login(reverse("webadmin:dashboard")).url
         return response
 
     return wrapped
