@@ -12,4 +12,7 @@ app = Celery("hospital_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("ml"))
 app.conf.task_default_queue = "default"
+# Model inference and training go to the `ml` queue, whose workers load each model
+# once per process; everything else to `default`. Name ML tasks "ml.<family>.<what>".
+app.conf.task_routes = {"ml.*": {"queue": "ml"}}
 app.autodiscover_tasks()

@@ -1,0 +1,167 @@
+"""The web admin in a real browser: Debian's Chromium driven by Playwright against
+pytest-django's live server (so data is committed: `live_server` makes the tests
+transactional)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from apps.patients.services import patient_create
+from apps.tenancy.models import Membership
+from apps.tenancy.roles import Role
+from tests.factories import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop running in this thread, and Django
+    # refuses ORM calls from a thread with a running loop unless told it is safe. It
+    # is here: the loop only drives the browser; the test's queries stay synchronous.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    # A Chinese-speaking browser, like the platform's users; fresh cookies per test.
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, user):
+    page.goto("/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit] >> nth=-1")
+    page.wait_for_url("**/")
+
+
+def figures_on(page) -> dict[str, int]:
+    figures = page.locator("[data-figure]")
+    return {figures.nth(i).get_attribute("data-figure"): int(figures.nth(i).locator("[data-testid=figure-value]").inner_text())
+            for i in range(figures.count())}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_logs_in_through_the_form_and_sees_its_figures(page, clinic, expected_figures, role):
+    # When
+    log_in(page, clinic.users[role])
+
+    # Then
+    assert page.locator("[data-testid=current-role]").inner_text() == Role(role).label
+    assert figures_on(page) == expected_figures[role]
+
+
+def test_wrong_password_keeps_the_browser_on_the_login_page(page, clinic):
+    # Given
+    page.goto("/login/")
+
+    # When
+    page.fill("#id_username", clinic.users[Role.DOCTOR].username)
+    page.fill("#id_password", "not-the-password")
+    page.click("button[type=submit] >> nth=-1")
+
+    # Then
+    assert page.locator("[data-testid=login-error]").inner_text() == "用户名或密码错误。"
+    assert page.url.endswith("/login/")
+
+
+def test_language_select_switches_from_chinese_to_english(page, clinic):
+    # Given: the dashboard in Chinese
+    log_in(page, clinic.users[Role.HOSPITAL_ADMIN])
+    assert page.locator("[data-testid=dashboard-title]").inner_text() == "工作台"
+
+    # When
+    with page.expect_navigation():
+        page.select_option("[data-testid=language-select]", "en")
+
+    # Then
+    assert page.locator("[data-testid=dashboard-title]").inner_text() == "Dashboard"
+    assert page.locator("[data-testid=current-role]").inner_text() == "Hospital administrator"
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_hospital_select_switches_the_hospital(page, clinic):
+    # Given: a doctor at A who administers B as well
+    doctor = clinic.users[Role.DOCTOR]
+    Membership.objects.create(user=doctor, hospital=clinic.other_hospital, role=Role.HOSPITAL_ADMIN)
+    log_in(page, doctor)
+
+    # When
+    page.select_option("[data-testid=hospital-select]", clinic.other_hospital.slug)
+    with page.expect_navigation():
+        page.click("[data-testid=hospital-switcher] button")
+
+    # Then: B's figures, as its administrator
+    assert page.locator("[data-testid=current-role]").inner_text() == "医院管理员"
+    assert figures_on(page)["patients"] == 1
+
+
+def test_refresh_button_reloads_the_figures_through_htmx(page, clinic):
+    # Given: a doctor's dashboard, and then a patient registered elsewhere
+    log_in(page, clinic.users[Role.DOCTOR])
+    before = page.locator("[data-testid=figures-updated] time").get_attribute("datetime")
+    patient_create(hospital_id=clinic.hospital.pk, name="孙七")
+
+    # When
+    with page.expect_response("**/dashboard/figures/"):
+        page.click("[data-testid=refresh-figures]")
+
+    # Then: the panel shows the new count without a page load
+    page.wait_for_function("document.querySelector('[data-figure=patients] [data-testid=figure-value]').textContent.trim() === '4'")
+    assert figures_on(page)["patients"] == 4
+    assert page.locator("[data-testid=figures-updated] time").get_attribute("datetime") >= before
+
+
+def test_htmx_requests_carry_the_csrf_token_header(page, clinic):
+    # Given
+    log_in(page, clinic.users[Role.DOCTOR])
+
+    # When
+    with page.expect_request("**/dashboard/figures/") as request_info:
+        page.click("[data-testid=refresh-figures]")
+
+    # Then
+    token = request_info.value.headers.get("x-csrftoken", "")
+    assert len(token) == 64
+    assert request_info.value.headers.get("hx-request") == "true"
+
+
+def test_dashboard_lays_out_sidebar_beside_the_figures(page, clinic):
+    # Given: an administrator of two hospitals, so the switcher shows too
+    admin = clinic.users[Role.HOSPITAL_ADMIN]
+    Membership.objects.create(user=admin, hospital=clinic.other_hospital, role=Role.DOCTOR)
+
+    # When
+    log_in(page, admin)
+    screenshot = Path(settings.VAR_DIR) / "screenshots" / "dashboard-hospital-admin.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+
+    # Then: navigation on the left, figures to its right in the first screen, styles applied
+    navigation = page.locator("[data-testid=navigation]").bounding_box()
+    figures = page.locator("[data-testid=figures]").bounding_box()
+    assert navigation["x"] + navigation["width"] <= figures["x"]
+    assert figures["y"] + figures["height"] < 800
+    assert page.locator(".topbar").evaluate("element => getComputedStyle(element).backgroundColor") == "rgb(11, 79, 138)"
+    assert screenshot.stat().st_size > 10_000
