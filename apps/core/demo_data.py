@@ -1,0 +1,29 @@
+"""Deterministic demo people: Chinese names, valid-format national ID numbers
+(GB 11643 check digit) and mobile numbers. For demo data and tests only."""
+
+import datetime
+import random
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+               "华", "建国", "志强", "海燕", "晓东", "雪梅"]
+_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+_CHECK = "10X98765432"
+
+
+def national_id_check_digit(first17: str) -> str:
+    return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS)) % 11]
+
+
+def demo_person(rng: random.Random) -> dict:
+    sex = rng.choice("MF")
+    birth = datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 80))
+    sequence = rng.randrange(0, 500) * 2 + (1 if sex == "M" else 0)  # odd: male, even: female
+    first17 = f"110101{birth:%Y%m%d}{sequence:03d}"
+    return {
+        "name": rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
+        "sex": sex,
+        "birth_date": birth,
+        "national_id": first17 + national_id_check_digit(first17),
+        "phone": "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9)),
+    }
