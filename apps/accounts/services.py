@@ -32,7 +32,8 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _home_hospital_id(user) -> int | None:
+def user_home_hospital_id(user) -> int | None:
+    """Whose audit chain a user's authentication events go on: their first hospital."""
     membership = Membership.objects.filter(user=user, active=True).order_by("created_at", "pk").first()
     return membership.hospital_id if membership else None
 
@@ -67,7 +68,7 @@ def token_authenticate(*, raw: str) -> ApiToken:
 def token_revoke(*, token: ApiToken, actor) -> None:
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if updated:
-        audit_record(action="auth.token_revoked", actor=actor, hospital_id=_home_hospital_id(token.user),
+        audit_record(action="auth.token_revoked", actor=actor, hospital_id=user_home_hospital_id(token.user),
                      object_type="api_token", object_id=token.pk)
 
 
@@ -91,14 +92,14 @@ def password_login(*, username: str, password: str, ip: str | None = None) -> tu
         if cache.add(failure_key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS) is False:
             cache.incr(failure_key)
         known = get_user_model().objects.filter(username=username).first()
-        audit_record(action="auth.login", actor=None, hospital_id=_home_hospital_id(known) if known else None,
+        audit_record(action="auth.login", actor=None, hospital_id=user_home_hospital_id(known) if known else None,
                      outcome=AuditOutcome.DENIED,
                      detail={"username": username[:150], "reason": "bad_credentials"})
         raise TokenError(_("Wrong username or password."), code="invalid_credentials")
     cache.delete(failure_key)
     with transaction.atomic():
         raw, token = token_issue(user=user, kind=ApiToken.Kind.PASSWORD, ip=ip)
-        audit_record(action="auth.login", actor=user, hospital_id=_home_hospital_id(user),
+        audit_record(action="auth.login", actor=user, hospital_id=user_home_hospital_id(user),
                      object_type="api_token", object_id=token.pk)
     return raw, token
 

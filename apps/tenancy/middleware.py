@@ -37,4 +37,15 @@ class TenantMiddleware:
             )
         hospital_id = request.tenant.hospital_id if request.tenant else None
         with tenant_context(hospital_id):
+            if request.tenant is not None and request.tenant.membership is None:
+                _audit_platform_admin_visit(request)
             return self.get_response(request)
+
+
+def _audit_platform_admin_visit(request):
+    """A platform admin acting inside a hospital they do not belong to crosses
+    tenants: every such request is on that hospital's record."""
+    from apps.privacy.services import audit_record
+
+    audit_record(action="tenancy.platform_admin_access", actor=request.user, role=request.tenant.role,
+                 hospital_id=request.tenant.hospital_id, detail={"method": request.method, "path": request.path[:200]})
