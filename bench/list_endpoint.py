@@ -35,16 +35,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 KEYS_FILE = RESULTS_DIR / "bench-keys.env"
-sys.path.insert(0, str(ROOT))
-
-from hospital_platform.settings.keys import KEY_NAMES, generate_key_set, read_env_file  # noqa: E402
+sys.path.insert(0, str(ROOT))  # Run as a script from anywhere: the project is importable.
 
 LIST_PATH = "/api/v1/patients/"
 HOSPITAL_SLUG = "bench-a"
@@ -80,6 +78,8 @@ def parse_args() -> argparse.Namespace:
 
 def bench_keys() -> tuple[dict[str, str], bool]:
     """The bench's key set, made once and kept beside the results. Returns (keys, new)."""
+    from hospital_platform.settings.keys import KEY_NAMES, generate_key_set, read_env_file
+
     if KEYS_FILE.exists():
         stored = read_env_file(KEYS_FILE)
         if all(stored.get(name) for name in KEY_NAMES):
@@ -134,6 +134,9 @@ def server_environment(args, keys: dict[str, str]) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
         "VAR_DIR": str(RESULTS_DIR / "var"),
+        # WhiteNoise warns that STATIC_ROOT is missing (no collectstatic for a bench);
+        # the list endpoint serves no static files.
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
     })
     return environment
 
@@ -147,7 +150,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def national_id(rng: random.Random, birth: date) -> str:
     body = f"110101{birth:%Y%m%d}{rng.randrange(1000):03d}"
-    check = "10X98765432"[sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS)) % 11]
+    check = "10X98765432"[sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS, strict=True)) % 11]
     return body + check
 
 
@@ -314,6 +317,58 @@ async def wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path
 
 # --- Load -----------------------------------------------------------------------------------
 
+class DatabaseSampler:
+    """Samples pg_stat_activity of the bench database every 50 ms while a level runs:
+    how many backends were running a statement, and how many of those were waiting on
+    a lock (the audit chain head is one row per hospital that every list request locks)."""
+
+    def __init__(self, admin_url: str, database: str):
+        self.admin_url, self.database = admin_url, database
+        self.samples: list[tuple[int, int]] = []
+        self.wait_events: Counter = Counter()
+        self._stop = None
+        self._thread = None
+
+    def __enter__(self):
+        import threading
+
+        import psycopg2
+
+        self._connection = psycopg2.connect(self.admin_url)
+        self._connection.autocommit = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        with self._connection.cursor() as cursor:
+            while not self._stop.wait(0.05):
+                cursor.execute(
+                    "SELECT wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'", [self.database])
+                rows = cursor.fetchall()
+                self.samples.append((len(rows), sum(1 for kind, _ in rows if kind == "Lock")))
+                self.wait_events.update(f"{kind}:{event}" for kind, event in rows if kind)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._connection.close()
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {}
+        count = len(self.samples)
+        return {
+            "samples": count,
+            "mean_active_statements": round(sum(active for active, _ in self.samples) / count, 2),
+            "mean_waiting_on_lock": round(sum(waiting for _, waiting in self.samples) / count, 2),
+            "wait_events": dict(self.wait_events.most_common(8)),
+        }
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile."""
     if not sorted_values:
@@ -387,15 +442,21 @@ async def drive(args, base_url: str, token: str, expected_count: int, process, l
     levels = []
     for concurrency in args.concurrency:
         log(f"{concurrency} concurrent clients, {args.requests} requests")
-        levels.append(await run_level(base_url, token, concurrency=concurrency, total=args.requests,
-                                      time_cap=args.time_cap))
+        load_before = os.getloadavg()[0]
+        with DatabaseSampler(args.admin_url, args.database) as sampler:
+            level = await run_level(base_url, token, concurrency=concurrency, total=args.requests,
+                                    time_cap=args.time_cap)
+        level["database"] = sampler.summary()
+        level["load_average_1min"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
+        levels.append(level)
     return levels
 
 
 # --- Report -----------------------------------------------------------------------------------
 
 def print_table(levels: list[dict], queries: int) -> None:
-    header = f"{'concurrency':>11}  {'requests':>8}  {'rps':>7}  {'p50 ms':>7}  {'p95 ms':>7}  {'errors':>6}  {'queries/request':>15}"
+    header = (f"{'concurrency':>11}  {'requests':>8}  {'rps':>7}  {'p50 ms':>7}  {'p95 ms':>7}  {'errors':>6}  "
+              f"{'queries/request':>15}")
     print(header)
     print("-" * len(header))
     for level in levels:
@@ -421,8 +482,12 @@ def main() -> int:
     environment = server_environment(args, keys)
     os.environ.update(environment)
 
+    import warnings
+
     import django
     from django.core.management import call_command
+
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
     django.setup()
     started = time.perf_counter()
@@ -454,11 +519,18 @@ def main() -> int:
           f"gunicorn {args.workers} x {args.threads} {'gthread' if args.threads > 1 else 'sync'}, "
           f"PostgreSQL {postgres_version}, {os.cpu_count()} CPUs")
     print_table(levels, page_50["queries"])
+    for level in levels:
+        database = level.get("database") or {}
+        print(f"  c={level['concurrency']}: {level['seconds']} s{' (time cap reached)' if level['capped'] else ''}, "
+              f"p99 {level['p99_ms']} ms; PostgreSQL statements running on average "
+              f"{database.get('mean_active_statements')}, of them waiting on a lock "
+              f"{database.get('mean_waiting_on_lock')}; 1-min load average "
+              f"{level['load_average_1min']['before']} -> {level['load_average_1min']['after']}")
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(page_50["by_kind"].items()))
     print(f"queries/request at page_size=50: {page_50['queries']} ({kinds}); "
           f"at page_size=200: {page_200['queries']}")
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {
         "benchmark": "list_endpoint",
         "endpoint": f"GET {LIST_PATH}",
@@ -470,7 +542,7 @@ def main() -> int:
                    "threads": args.threads, "worker_class": "gthread" if args.threads > 1 else "sync",
                    "settings": "hospital_platform.settings.production"},
         "data": {"rows": args.rows, "other_hospital_rows": args.other_rows, **data},
-        "queries_per_request": {"page_size_50": {k: v for k, v in page_50.items()},
+        "queries_per_request": {"page_size_50": page_50,
                                 "page_size_200": {k: v for k, v in page_200.items() if k != "statements"}},
         "levels": levels,
     }

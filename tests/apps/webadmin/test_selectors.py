@@ -23,12 +23,12 @@ def choices_for(user, slug=None) -> list[tuple[str, str, bool]]:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_gets_its_figures_counted_at_its_hospital_only(clinic, expected_figures, role):
+def test_each_role_gets_its_figures_counted_at_its_hospital_only(clinic, seeded_figures, role):
     # When
     figures = figures_for(clinic.users[role])
 
     # Then
-    assert figures == expected_figures[role]
+    assert figures == seeded_figures[role]
 
 
 def test_the_same_role_at_the_other_hospital_sees_that_hospitals_counts(clinic):
