@@ -35,6 +35,14 @@ class PatientOutputSerializer(serializers.ModelSerializer):
         return mask_identifier(patient.phone)
 
 
+class PatientDetailSerializer(serializers.ModelSerializer):
+    """One patient, identifiers in full: the read that shows them is audited."""
+
+    class Meta:
+        model = Patient
+        fields = ["id", "medical_record_number", "name", "sex", "birth_date", "national_id", "phone", "created_at"]
+
+
 class PatientInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     sex = serializers.ChoiceField(choices=Patient.Sex.choices, default=Patient.Sex.UNKNOWN)
@@ -63,7 +71,8 @@ class PatientViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
                                 national_id=self.request.query_params.get("national_id"))
 
     def get_serializer_class(self):
-        return PatientInputSerializer if self.action == "create" else PatientOutputSerializer
+        return {"create": PatientInputSerializer, "retrieve": PatientDetailSerializer}.get(
+            self.action, PatientOutputSerializer)
 
     @extend_schema(request=PatientInputSerializer, responses={201: PatientOutputSerializer})
     def create(self, request, *args, **kwargs):

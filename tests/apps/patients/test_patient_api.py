@@ -36,6 +36,11 @@ def test_list_masks_identifiers(doctor_a, patient_a):
     assert row["phone"] == "*******8000"
 
 
+def test_detail_shows_identifiers_in_full(doctor_a, patient_a):
+    body = client_for(doctor_a).get(f"{LIST_URL}{patient_a.pk}/").json()
+    assert (body["national_id"], body["phone"]) == ("110101199001011234", "13800138000")
+
+
 def test_another_hospitals_id_is_a_404_in_the_error_shape(doctor_a, patient_b):
     response = client_for(doctor_a).get(f"{LIST_URL}{patient_b.pk}/")
     assert response.status_code == 404
