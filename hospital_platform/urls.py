@@ -12,6 +12,7 @@ api_v1 = [
     path("auth/", include("apps.accounts.urls")),
     path("", include("apps.patients.urls")),
     path("", include("apps.realtime.urls")),
+    path("configuration/", include("apps.configuration.urls")),
 ]
 
 urlpatterns = [

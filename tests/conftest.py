@@ -75,3 +75,13 @@ def fake_wechat(settings):
     settings.WECHAT_TIMEOUT_SECONDS = 2
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_configuration_cache():
+    # Each test starts from the database, not from values an earlier test cached.
+    from apps.configuration.selectors import forget_local
+
+    forget_local()
+    yield
+    forget_local()

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.configuration.selectors import setting_value
 from apps.core.exceptions import DomainError, NotFoundError, RateLimitedError
 from apps.privacy.encryption import blind_index
 from apps.privacy.models import AuditOutcome
@@ -17,6 +18,8 @@ from apps.tenancy.models import Hospital, Membership
 from apps.tenancy.roles import Role
 
 from . import wechat
+from .declared_settings import (LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MINUTES, PATIENT_TOKEN_TTL_DAYS,
+                                STAFF_TOKEN_TTL_HOURS)
 from .models import ApiToken, WeChatAccount
 
 TOKEN_PREFIX = "hpt_"
@@ -41,7 +44,10 @@ def user_home_hospital_id(user) -> int | None:
 def token_issue(*, user, kind: str, ip: str | None = None) -> tuple[str, ApiToken]:
     """Make a token; the raw value is returned once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ttl = settings.API_TOKEN_TTL_PATIENT_SECONDS if kind == ApiToken.Kind.WECHAT else settings.API_TOKEN_TTL_SECONDS
+    if kind == ApiToken.Kind.WECHAT:
+        ttl = setting_value(PATIENT_TOKEN_TTL_DAYS.key) * 86400
+    else:
+        ttl = setting_value(STAFF_TOKEN_TTL_HOURS.key) * 3600
     token = ApiToken.objects.create(
         user=user, key_hash=_digest(raw), prefix=raw[: len(TOKEN_PREFIX) + 6], kind=kind,
         expires_at=timezone.now() + timedelta(seconds=ttl), created_ip=ip,
@@ -82,14 +88,15 @@ def password_login(*, username: str, password: str, ip: str | None = None) -> tu
     whatever the password, so guessing gains nothing."""
     failure_key = _failure_key(username)
     failures = cache.get(failure_key, 0)
-    if failures >= settings.LOGIN_FAILURE_LIMIT:
+    window_seconds = setting_value(LOGIN_FAILURE_WINDOW_MINUTES.key) * 60
+    if failures >= setting_value(LOGIN_FAILURE_LIMIT.key):
         audit_record(action="auth.login", hospital_id=None, outcome=AuditOutcome.DENIED,
                      detail={"username": username[:150], "reason": "locked"})
-        raise RateLimitedError(_("Too many failed logins for this account; wait 15 minutes and try again."),
-                               code="login_locked")
+        raise RateLimitedError(_("Too many failed logins for this account; wait %(minutes)s minutes and try again.")
+                               % {"minutes": window_seconds // 60}, code="login_locked")
     user = authenticate(username=username, password=password)
     if user is None:
-        if cache.add(failure_key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS) is False:
+        if cache.add(failure_key, 1, timeout=window_seconds) is False:
             cache.incr(failure_key)
         known = get_user_model().objects.filter(username=username).first()
         audit_record(action="auth.login", actor=None, hospital_id=user_home_hospital_id(known) if known else None,

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.privacy",
     "apps.patients",
     "apps.realtime",
+    "apps.configuration",
     "apps.webadmin",
 ]
 

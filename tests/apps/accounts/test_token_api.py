@@ -60,8 +60,14 @@ def test_malformed_json_is_a_400_not_a_500(api_client, db):
     assert response.json()["error"]["code"] == "malformed_request"
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(api_client, doctor_a, settings):
-    settings.LOGIN_FAILURE_LIMIT = 3
+def test_repeated_failures_lock_the_account_even_for_the_right_password(api_client, doctor_a, hospital_a,
+                                                                        django_capture_on_commit_callbacks):
+    # Given the platform's lockout threshold set to 3 in configuration
+    from apps.configuration.services import setting_set
+
+    with django_capture_on_commit_callbacks(execute=True):
+        setting_set(key="accounts.login_failure_limit", value=3, actor=member_of(hospital_a, Role.PLATFORM_ADMIN),
+                    role=Role.PLATFORM_ADMIN, hospital_id=None)
     for _attempt in range(3):
         assert _login(api_client, doctor_a.username, "guess").status_code == 401
     # when the right password comes after the limit

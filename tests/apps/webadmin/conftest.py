@@ -40,9 +40,10 @@ def clinic(hospital_a, hospital_b) -> Clinic:
     patient_create(hospital_id=hospital_b.pk, name="赵六")
     DepartmentFactory(hospital=hospital_a)
     DepartmentFactory(hospital=hospital_b)
-    for hospital, roles in ((hospital_a, [Role.DOCTOR]), (hospital_a, [Role.HOSPITAL_ADMIN]), (hospital_b, [Role.DOCTOR])):
+    notices = [(hospital_a, Role.DOCTOR), (hospital_a, Role.HOSPITAL_ADMIN), (hospital_b, Role.DOCTOR)]
+    for hospital, role in notices:
         Notice.objects.create(hospital=hospital, title="值班安排", body="本周值班表已更新。",
-                              audience=Notice.audience_for(roles))
+                              audience=Notice.audience_for([role]))
     audit_record(action="patient.read", actor=users[Role.DOCTOR], role=Role.DOCTOR, hospital_id=hospital_a.pk,
                  object_type="patient", outcome=AuditOutcome.DENIED)
     return Clinic(hospital=hospital_a, other_hospital=hospital_b, users=users)
