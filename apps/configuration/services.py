@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -5,6 +7,7 @@ from django.utils.translation import gettext as _
 from apps.core.exceptions import DomainError, NotFoundError, PermissionDeniedError
 from apps.privacy.models import AuditOutcome
 from apps.privacy.services import audit_record
+from apps.tenancy.context import hospital_scope
 from apps.tenancy.roles import Role
 
 from .models import HospitalSettingValue, PlatformSettingValue
@@ -12,6 +15,10 @@ from .registry import SettingDefinition, SettingValueError, registry
 from .selectors import PLATFORM, forget_local, version_key
 
 _NOT_SET = object()
+
+
+def _scope(hospital_id):
+    return hospital_scope(hospital_id) if hospital_id is not None else nullcontext()
 
 
 def _bump_version(scope) -> None:
@@ -65,7 +72,7 @@ def setting_set(*, key: str, value, actor, role: str, hospital_id: int | None) -
         _refuse(action=action, actor=actor, role=role, hospital_id=hospital_id, key=key, attempted=value,
                 outcome=AuditOutcome.INVALID,
                 error=DomainError(str(error), code="invalid", fields={"value": [str(error)]}))
-    with transaction.atomic():
+    with _scope(hospital_id), transaction.atomic():
         if hospital_id is None:
             row = PlatformSettingValue.objects.select_for_update().filter(key=key).first()
         else:
@@ -91,7 +98,7 @@ def setting_reset(*, key: str, actor, role: str, hospital_id: int | None) -> boo
     level. Returns whether there was one."""
     action = "configuration.setting_reset"
     _check(key=key, role=role, hospital_id=hospital_id, actor=actor, action=action, attempted=None)
-    with transaction.atomic():
+    with _scope(hospital_id), transaction.atomic():
         if hospital_id is None:
             rows = PlatformSettingValue.objects.filter(key=key)
         else:

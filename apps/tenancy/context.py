@@ -78,6 +78,17 @@ def tenant_context(hospital_id: int | None, *, using: str = "default"):
 
 
 @contextmanager
+def hospital_scope(hospital_id: int, *, using: str = "default"):
+    """For services that take `hospital_id` explicitly: run in that hospital's
+    context, entering it only if the caller is not already in it."""
+    if current_tenant().active and current_hospital_id() == hospital_id:
+        yield
+    else:
+        with tenant_context(hospital_id, using=using):
+            yield
+
+
+@contextmanager
 def unscoped(*, reason: str, actor=None, using: str = "default"):
     """The audited escape hatch: platform-wide work across every hospital (rarity
     analysis, the public booking catalogue). Writes an audit event, then lifts the

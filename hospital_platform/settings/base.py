@@ -246,6 +246,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Trained model artifacts (shared storage that every ML worker mounts). Registered
+# artifacts must live under it.
+MODEL_STORAGE_ROOT = Path(os.environ.get("MODEL_STORAGE_ROOT", VAR_DIR / "models"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
