@@ -1,59 +1,21 @@
-import shutil
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.configuration.algorithms import declare_algorithm_task
 from apps.configuration.model_services import model_activate, model_register, model_rollback, model_shadow_stop
 from apps.configuration.models import ModelDeployment, ShadowComparison
 from apps.configuration.serving import ModelPool, NoActiveModelError
 from apps.core.exceptions import ConflictError, DomainError, PermissionDeniedError
+from ml.keras_io import load_keras_model
 from apps.privacy.models import AuditEvent
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
 from ml.artifacts import artifact_checksum
-from ml.keras_io import load_keras_model
-from tests.support.tiny_models import agreement, predict_labels, synthetic_points, train_tiny_classifier
+from tests.support.tiny_models import agreement, predict_labels, synthetic_points
 
-TASK = "testing_classifier"
-OTHER_TASK = "testing_detector"
-declare_algorithm_task(TASK, implementations={"keras_mlp": "tiny MLP"}, default="keras_mlp", description="test")
-declare_algorithm_task(OTHER_TASK, implementations={"keras_mlp": "tiny MLP"}, default="keras_mlp", description="t")
+from .conftest import OTHER_TASK, TASK
+
 ADMIN = Role.HOSPITAL_ADMIN
-
-
-@pytest.fixture(scope="session")
-def trained_models(tmp_path_factory):
-    """Two versions of a real classifier: v1 undertrained, v2 trained properly."""
-    folder = tmp_path_factory.mktemp("trained")
-    return {
-        "v1": train_tiny_classifier(folder / "v1" / "model.keras", seed=1, epochs=1, hidden=2),
-        "v2": train_tiny_classifier(folder / "v2" / "model.keras", seed=2, epochs=40),
-    }
-
-
-@pytest.fixture
-def storage(settings, tmp_path, trained_models):
-    settings.MODEL_STORAGE_ROOT = tmp_path
-    for version, source in trained_models.items():
-        shutil.copytree(source.parent, tmp_path / version)
-    return tmp_path
-
-
-@pytest.fixture
-def registered(storage, db):
-    return {version: model_register(task=TASK, name="diagonal", version=version, path=f"{version}/model.keras",
-                                    metrics={"accuracy": 0.5 if version == "v1" else 0.97},
-                                    training_data="512 synthetic points")
-            for version in ("v1", "v2")}
-
-
-@pytest.fixture
-def pool():
-    pool = ModelPool(check_interval=0)
-    pool.register_loader(TASK, load_keras_model)
-    return pool
 
 
 def _activate(version, registered, hospital, mode=ModelDeployment.Mode.ACTIVE, capture=None, role=ADMIN):
