@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, model_api
+from . import api, model_api, periodic_api
 
 app_name = "configuration"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("deployments/<str:task>/activate/", model_api.DeploymentActivateApi.as_view(), name="deployment-activate"),
     path("deployments/<str:task>/rollback/", model_api.DeploymentRollbackApi.as_view(), name="deployment-rollback"),
     path("deployments/<str:task>/shadow/", model_api.ShadowApi.as_view(), name="deployment-shadow"),
+    path("periodic-tasks/", periodic_api.PeriodicTaskListApi.as_view(), name="periodic-tasks"),
+    path("periodic-tasks/<int:task_id>/", periodic_api.PeriodicTaskDetailApi.as_view(), name="periodic-task-detail"),
 ]
