@@ -1,0 +1,39 @@
+"""Shared set-up for in-process benchmarks: a throwaway PostgreSQL database of their
+own (created if missing, migrated), Redis as cache, fixed bench keys."""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(database: str, *, admin_url: str = "postgres://root@127.0.0.1:5432/postgres",
+                 redis_url: str = "redis://127.0.0.1:6379/0", migrate: bool = True):
+    import psycopg2
+
+    parts = urlsplit(admin_url)
+    connection = psycopg2.connect(admin_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{database}"')
+    connection.close()
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{database}"))
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital_platform.settings.test")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
