@@ -2,6 +2,8 @@
 would run in."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Hospital, Membership
@@ -40,6 +42,21 @@ def test_the_same_role_at_the_other_hospital_sees_that_hospitals_counts(clinic):
 
     # Then
     assert figures == {"patients": 1, "patients_new_7d": 1, "staff": 1, "departments": 1, "notices": 1}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_the_roles_own_figures_are_queried(clinic, role):
+    # Given: the dashboard fragment is polled every 30 seconds by every open dashboard
+    user = clinic.users[role]
+    tenant = tenant_access_resolve(user=user, requested_slug=None)
+
+    # When
+    with tenant_context(tenant.hospital_id), CaptureQueriesContext(connection) as queries:
+        figures = dashboard_figures(user=user, tenant=tenant)
+
+    # Then: one COUNT per figure shown, nothing for other roles' figures
+    assert len(queries) == len(figures)
+    assert all(query["sql"].startswith("SELECT COUNT(*)") for query in queries)
 
 
 def test_a_user_without_a_hospital_gets_no_figures(db):

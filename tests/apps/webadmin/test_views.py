@@ -12,7 +12,7 @@ from apps.privacy.models import AuditEvent, AuditOutcome
 from apps.tenancy.middleware import SESSION_HOSPITAL_KEY
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
-from tests.factories import PASSWORD, HospitalFactory, UserFactory, member_of
+from tests.factories import PASSWORD, UserFactory, member_of
 
 from .pages import figures_in, navigation_in, text_of
 
@@ -232,6 +232,18 @@ def test_platform_admin_may_switch_to_a_hospital_without_membership(client, hosp
 
     # Then
     assert text_of(response.content, "current-hospital") == "Hospital B 平台管理员"
+
+
+def test_switching_without_choosing_a_hospital_keeps_the_current_one(client, doctor_at_two_hospitals):
+    # Given
+    client.force_login(doctor_at_two_hospitals)
+
+    # When
+    response = client.post(SWITCH, {"hospital": " "}, follow=True)
+
+    # Then
+    assert SESSION_HOSPITAL_KEY not in client.session
+    assert text_of(response.content, "message") == "请选择要切换到的医院。"
 
 
 def test_switch_hospital_refuses_get(client, doctor_at_two_hospitals):
