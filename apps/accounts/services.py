@@ -82,15 +82,15 @@ def _failure_key(username: str) -> str:
     return f"login-failures:{hashlib.sha256(username.strip().lower().encode()).hexdigest()}"
 
 
-def password_login(*, username: str, password: str, ip: str | None = None) -> tuple[str, ApiToken]:
-    """Check a username and password and issue a token. After LOGIN_FAILURE_LIMIT
-    failures in the window the username is locked for the rest of the window,
-    whatever the password, so guessing gains nothing."""
+def credentials_check(*, username: str, password: str, action: str = "auth.login"):
+    """The user for a username and password, for every password login (API token and
+    web admin). After `accounts.login_failure_limit` failures in the window the
+    username is locked for the rest of the window, whatever the password, so
+    guessing gains nothing. Failures are audited under `action`."""
     failure_key = _failure_key(username)
-    failures = cache.get(failure_key, 0)
     window_seconds = setting_value(LOGIN_FAILURE_WINDOW_MINUTES.key) * 60
-    if failures >= setting_value(LOGIN_FAILURE_LIMIT.key):
-        audit_record(action="auth.login", hospital_id=None, outcome=AuditOutcome.DENIED,
+    if cache.get(failure_key, 0) >= setting_value(LOGIN_FAILURE_LIMIT.key):
+        audit_record(action=action, hospital_id=None, outcome=AuditOutcome.DENIED,
                      detail={"username": username[:150], "reason": "locked"})
         raise RateLimitedError(_("Too many failed logins for this account; wait %(minutes)s minutes and try again.")
                                % {"minutes": window_seconds // 60}, code="login_locked")
@@ -99,11 +99,16 @@ def password_login(*, username: str, password: str, ip: str | None = None) -> tu
         if cache.add(failure_key, 1, timeout=window_seconds) is False:
             cache.incr(failure_key)
         known = get_user_model().objects.filter(username=username).first()
-        audit_record(action="auth.login", actor=None, hospital_id=user_home_hospital_id(known) if known else None,
-                     outcome=AuditOutcome.DENIED,
-                     detail={"username": username[:150], "reason": "bad_credentials"})
+        audit_record(action=action, hospital_id=user_home_hospital_id(known) if known else None,
+                     outcome=AuditOutcome.DENIED, detail={"username": username[:150], "reason": "bad_credentials"})
         raise TokenError(_("Wrong username or password."), code="invalid_credentials")
     cache.delete(failure_key)
+    return user
+
+
+def password_login(*, username: str, password: str, ip: str | None = None) -> tuple[str, ApiToken]:
+    """Check a username and password (with lockout) and issue an API token."""
+    user = credentials_check(username=username, password=password)
     with transaction.atomic():
         raw, token = token_issue(user=user, kind=ApiToken.Kind.PASSWORD, ip=ip)
         audit_record(action="auth.login", actor=user, hospital_id=user_home_hospital_id(user),

@@ -17,11 +17,13 @@ from apps.privacy.services import audit_record
 from apps.tenancy.middleware import SESSION_HOSPITAL_KEY
 from apps.tenancy.selectors import TenantAccessDenied, tenant_access_resolve
 
+from .forms import LockoutAuthenticationForm
 from .selectors import dashboard_figures
 
 
 class LoginView(auth_views.LoginView):
     template_name = "webadmin/login.html"
+    authentication_form = LockoutAuthenticationForm
     redirect_authenticated_user = True
 
 

@@ -34,3 +34,20 @@ def test_platform_admin_visiting_another_hospital_is_audited_there(hospital_a, h
     assert response.json()["hospital"] == "hospital-b"
     event = AuditEvent.objects.get(action="tenancy.platform_admin_access")
     assert (event.hospital_id, event.actor_id) == (hospital_b.pk, admin.pk)
+
+
+def test_web_admin_login_locks_like_the_api(client, doctor_a, hospital_a, django_capture_on_commit_callbacks):
+    # Given the platform's lockout threshold at 3
+    from apps.configuration.services import setting_set
+
+    with django_capture_on_commit_callbacks(execute=True):
+        setting_set(key="accounts.login_failure_limit", value=3, actor=member_of(hospital_a, Role.PLATFORM_ADMIN),
+                    role=Role.PLATFORM_ADMIN, hospital_id=None)
+    # when three wrong passwords are tried through the web form
+    for _attempt in range(3):
+        client.post("/login/", {"username": doctor_a.username, "password": "guess"})
+    # then the right password is refused too, with the lockout message
+    response = client.post("/login/", {"username": doctor_a.username, "password": PASSWORD})
+    assert response.status_code == 200
+    assert b'data-testid="login-locked"' in response.content
+    assert AuditEvent.objects.filter(action="auth.session_login", detail__reason="locked").count() == 1
