@@ -7,15 +7,16 @@ What it does, in order:
 
 1. Uses its own PostgreSQL database (`hp_bench`, created through psycopg2 as the
    admin URL's user), migrates it, and fills it: 100,000 patients at one hospital and
-   5,000 at a second, so tenant scoping has rows to exclude. An existing bench database
-   with the right row counts is reused. Keys come from generate_key_set() and are kept
-   in bench/results/bench-keys.env (git-ignored) so reused rows stay decryptable.
+   5,000 at a second, so tenant scoping has rows to exclude. Existing data is reused
+   when the row counts match and a row decrypts. Keys come from generate_key_set() and
+   are kept in bench/results/bench-keys.env (git-ignored).
 2. Counts the SQL queries of one list request in-process (django.test.Client under
    CaptureQueriesContext, the same settings as the server), at page_size 50 and 200:
-   equal counts mean no per-row (N+1) queries.
+   equal counts mean no per-row (N+1) queries. Times single requests there too.
 3. Starts gunicorn with the WSGI app on a free loopback port, production settings.
 4. Drives it with httpx.AsyncClient at each concurrency level, a fixed number of
-   requests per level with a time cap, and prints requests/s, p50 and p95 latency.
+   requests per level with a time cap, and prints requests/s, p50 and p95 latency,
+   with the server's CPU per request and PostgreSQL lock waits sampled meanwhile.
 5. Writes the figures as JSON to bench/results/.
 
 Client, server and PostgreSQL share the machine's cores: the figures are for
@@ -24,6 +25,7 @@ comparing runs of this script on one machine, not a capacity plan.
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -181,14 +183,21 @@ def fill_hospital(hospital, count: int, *, seed: int) -> bool:
     from django.db import connection
 
     from apps.patients.models import Patient
+    from apps.privacy.encryption import DecryptionError
     from apps.tenancy.context import tenant_context
 
     with tenant_context(hospital.pk):
         existing = Patient.objects.count()
-    if existing == count:
+        try:
+            Patient.objects.order_by("pk").first()  # Decrypts on load.
+            readable = True
+        except DecryptionError:
+            readable = False
+    if existing == count and readable:
         return False
     if existing:
-        log(f"{hospital.slug}: {existing} patients, want {count}: deleting them")
+        reason = "made under other keys" if not readable else f"want {count}"
+        log(f"{hospital.slug}: {existing} patients ({reason}): deleting them")
         with connection.cursor() as cursor:  # As the owner, outside RLS: a bench reset.
             cursor.execute(f"DELETE FROM {Patient._meta.db_table} WHERE hospital_id = %s", [hospital.pk])
     started = time.perf_counter()
@@ -233,8 +242,11 @@ def statement_kind(sql: str) -> str:
 
 
 def count_queries() -> dict:
-    """Log in and list once through django.test.Client, capturing every statement of
-    a warm request (the first also stamps the token's last_used_at)."""
+    """Log in and list through django.test.Client, capturing every statement of warm
+    requests (the first request also stamps the token's last_used_at).
+
+    Also times single requests with one client, so the share of each statement in a
+    request's time can be read without the noise of concurrent load."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -261,8 +273,24 @@ def count_queries() -> dict:
             "total_count": response.json()["count"],
             "statements": [sql if len(sql) <= 400 else sql[:400] + " ..." for sql in statements],
         }
+    single = []
+    for _ in range(21):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            client.get(LIST_PATH, headers=headers)
+            elapsed = time.perf_counter() - started
+        single.append((elapsed, [(float(query["time"]), query["sql"]) for query in captured.captured_queries]))
+    single.sort(key=lambda item: item[0])
+    median_request, median_statements = single[len(single) // 2]
+    slowest_time, slowest_sql = max(median_statements)
     connection.close()
-    return {"token": token, "page_50": measured[50], "page_200": measured[200]}
+    return {"token": token, "page_50": measured[50], "page_200": measured[200], "single_client": {
+        "requests": len(single),
+        "median_ms": round(median_request * 1000, 1),
+        "sql_ms_in_median_request": round(sum(seconds for seconds, _ in median_statements) * 1000, 1),
+        "slowest_statement_ms": round(slowest_time * 1000, 1),
+        "slowest_statement": slowest_sql[:200],
+    }}
 
 
 # --- Server -------------------------------------------------------------------------------
@@ -316,6 +344,31 @@ async def wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path
 
 
 # --- Load -----------------------------------------------------------------------------------
+
+def _process_cpu_seconds(pid: int) -> tuple[int, float]:
+    """(parent pid, user + system CPU seconds) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(master_pid: int) -> float | None:
+    """CPU time of gunicorn's master and workers so far: what the application costs per
+    request, whatever else the machine is doing. None where /proc is missing."""
+    if not Path("/proc").is_dir():
+        return None
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent, seconds = _process_cpu_seconds(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # Gone, or not ours to read.
+        if int(entry.name) == master_pid or parent == master_pid:
+            total += seconds
+    return total
+
 
 class DatabaseSampler:
     """Samples pg_stat_activity of the bench database every 50 ms while a level runs:
@@ -443,9 +496,16 @@ async def drive(args, base_url: str, token: str, expected_count: int, process, l
     for concurrency in args.concurrency:
         log(f"{concurrency} concurrent clients, {args.requests} requests")
         load_before = os.getloadavg()[0]
+        server_cpu_before, client_cpu_before = server_cpu_seconds(process.pid), time.process_time()
         with DatabaseSampler(args.admin_url, args.database) as sampler:
             level = await run_level(base_url, token, concurrency=concurrency, total=args.requests,
                                     time_cap=args.time_cap)
+        server_cpu_after, client_cpu_after = server_cpu_seconds(process.pid), time.process_time()
+        if server_cpu_before is not None and level["requests"]:
+            level["server_cpu_ms_per_request"] = round(
+                (server_cpu_after - server_cpu_before) * 1000 / level["requests"], 1)
+        level["client_cpu_ms_per_request"] = round(
+            (client_cpu_after - client_cpu_before) * 1000 / max(level["requests"], 1), 1)
         level["database"] = sampler.summary()
         level["load_average_1min"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
         levels.append(level)
@@ -464,6 +524,18 @@ def print_table(levels: list[dict], queries: int) -> None:
               f"{level['p95_ms']:>7.1f}  {level['errors']:>6}  {queries:>15}")
 
 
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("BENCH_CODE_VERSION", "unknown (not a git checkout)")
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
 def database_version() -> str:
     from django.db import connection
 
@@ -474,6 +546,9 @@ def database_version() -> str:
 
 def main() -> int:
     args = parse_args()
+    if importlib.util.find_spec("gunicorn") is None or importlib.util.find_spec("httpx") is None:
+        raise SystemExit("bench: needs gunicorn and httpx (requirements/production.txt): "
+                         ".venv/bin/pip install -r requirements/production.txt")
     require_loopback(args.admin_url)
     require_loopback(args.redis_url)
     keys, new_keys = bench_keys()
@@ -517,18 +592,22 @@ def main() -> int:
     print()
     print(f"GET {LIST_PATH} (page 1 of {args.rows:,} patients; second hospital {args.other_rows:,}) - "
           f"gunicorn {args.workers} x {args.threads} {'gthread' if args.threads > 1 else 'sync'}, "
-          f"PostgreSQL {postgres_version}, {os.cpu_count()} CPUs")
+          f"PostgreSQL {postgres_version}, {os.cpu_count()} CPUs, code {code_version()}")
     print_table(levels, page_50["queries"])
     for level in levels:
         database = level.get("database") or {}
         print(f"  c={level['concurrency']}: {level['seconds']} s{' (time cap reached)' if level['capped'] else ''}, "
-              f"p99 {level['p99_ms']} ms; PostgreSQL statements running on average "
+              f"p99 {level['p99_ms']} ms; CPU per request: gunicorn {level.get('server_cpu_ms_per_request')} ms, "
+              f"load client {level['client_cpu_ms_per_request']} ms; PostgreSQL statements running on average "
               f"{database.get('mean_active_statements')}, of them waiting on a lock "
               f"{database.get('mean_waiting_on_lock')}; 1-min load average "
               f"{level['load_average_1min']['before']} -> {level['load_average_1min']['after']}")
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(page_50["by_kind"].items()))
     print(f"queries/request at page_size=50: {page_50['queries']} ({kinds}); "
           f"at page_size=200: {page_200['queries']}")
+    single = measured["single_client"]
+    print(f"one client, in-process: median {single['median_ms']} ms a request, {single['sql_ms_in_median_request']} ms "
+          f"of it in SQL; slowest statement {single['slowest_statement_ms']} ms: {single['slowest_statement'][:60]}")
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = {
@@ -536,12 +615,14 @@ def main() -> int:
         "endpoint": f"GET {LIST_PATH}",
         "finished_at": stamp,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "code": code_version(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "postgresql": postgres_version},
         "server": {"program": "gunicorn", "app": "hospital_platform.wsgi:application", "workers": args.workers,
                    "threads": args.threads, "worker_class": "gthread" if args.threads > 1 else "sync",
                    "settings": "hospital_platform.settings.production"},
         "data": {"rows": args.rows, "other_hospital_rows": args.other_rows, **data},
+        "single_client_in_process": measured["single_client"],
         "queries_per_request": {"page_size_50": page_50,
                                 "page_size_200": {k: v for k, v in page_200.items() if k != "statements"}},
         "levels": levels,
