@@ -16,13 +16,26 @@ def is_postgres() -> bool:
 
 
 
+def _clear_this_runs_cache():
+    """Login lockouts, throttles and configuration versions live in the cache (Redis in
+    CI); tests must not inherit each other's. Only this run's keys go (test settings
+    give each run its own key prefix), so two suites sharing a Redis do not collide."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Login lockouts and throttles live in the cache (Redis in CI); tests must not
-    # inherit each other's counters.
-    cache.clear()
+    _clear_this_runs_cache()
     yield
-    cache.clear()
+    _clear_this_runs_cache()
 
 
 @pytest.fixture

@@ -39,8 +39,10 @@ def enable_rls_sql(table: str) -> list[str]:
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
         f'DROP POLICY IF EXISTS tenant_isolation ON "{table}"',
         f'CREATE POLICY tenant_isolation ON "{table}" '
-        f"USING (hospital_id = app_current_hospital_id() OR app_platform_scope()) "
-        f"WITH CHECK (hospital_id = app_current_hospital_id() OR app_platform_scope())",
+        # The functions sit in scalar subqueries so PostgreSQL evaluates them once per
+        # statement (an InitPlan), not once per row: a 100k-row count went 50 -> 17 ms.
+        f"USING (hospital_id = (SELECT app_current_hospital_id()) OR (SELECT app_platform_scope())) "
+        f"WITH CHECK (hospital_id = (SELECT app_current_hospital_id()) OR (SELECT app_platform_scope()))",
     ]
 
 

@@ -3,6 +3,8 @@ always sets them), otherwise the embedded SQLite and in-memory layers. Keys are 
 test keys so tests are repeatable; nothing here is a production secret."""
 
 from .base import *  # noqa: F401,F403
+import os
+
 from .base import VAR_DIR
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -25,3 +27,8 @@ STORAGES = {
 # Serve static files from the finders (no collectstatic before tests).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Each test run its own cache key prefix, so parallel suites on one Redis cannot clear
+# or read each other's keys.
+if REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405

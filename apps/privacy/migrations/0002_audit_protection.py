@@ -26,7 +26,7 @@ ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS audit_read_own_hospital ON {TABLE};
 CREATE POLICY audit_read_own_hospital ON {TABLE} FOR SELECT
-    USING (hospital_id = app_current_hospital_id() OR app_platform_scope());
+    USING (hospital_id = (SELECT app_current_hospital_id()) OR (SELECT app_platform_scope()));
 DROP POLICY IF EXISTS audit_append ON {TABLE};
 CREATE POLICY audit_append ON {TABLE} FOR INSERT WITH CHECK (true);
 """

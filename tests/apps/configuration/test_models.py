@@ -36,8 +36,9 @@ def test_register_records_the_checksum_and_metrics(registered, storage):
 
 
 def test_register_refuses_a_path_outside_storage(storage, db):
-    with pytest.raises(DomainError, match="storage root"):
+    with pytest.raises(DomainError) as error:
         model_register(task=TASK, name="x", version="1", path="/etc/passwd")
+    assert error.value.code == "path_outside_storage"
 
 
 def test_register_refuses_a_wrong_expected_checksum(storage, db):

@@ -45,3 +45,26 @@ def test_page_out_of_range_is_a_404(doctor_a):
     response = client_for(doctor_a).get("/api/v1/patients/", {"page": 99})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_large_lists_cap_their_count(doctor_a, hospital_a, monkeypatch):
+    # Given more rows than the cap (lowered to keep the test small)
+    from apps.core import pagination
+    from apps.patients.services import patient_create
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    for n in range(5):
+        patient_create(hospital_id=hospital_a.pk, name=f"P{n}")
+    # when listing
+    body = client_for(doctor_a).get("/api/v1/patients/", {"page_size": 2}).json()
+    # then the count stops at the cap and says so, and paging still works
+    assert (body["count"], body["count_capped"], len(body["results"])) == (3, True, 2)
+    assert body["next"] is not None
+
+
+def test_small_lists_count_exactly(doctor_a, hospital_a):
+    from apps.patients.services import patient_create
+
+    patient_create(hospital_id=hospital_a.pk, name="Only")
+    body = client_for(doctor_a).get("/api/v1/patients/").json()
+    assert (body["count"], body["count_capped"]) == (1, False)
