@@ -1,5 +1,6 @@
 """Registering, activating, shadowing and rolling back trained models."""
 
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -58,12 +59,15 @@ def model_register(*, task: str, name: str, version: str, path: str, metrics: di
                           code="checksum_mismatch", fields={"expected_checksum": [checksum]})
     if ModelArtifact.objects.filter(name=name, version=version).exists():
         raise ConflictError(_("%(name)s version %(version)s is already registered.") % {"name": name, "version": version})
-    card = model_card or (str(read_model_card(resolved)) if read_model_card(resolved) else "")
+    if not model_card:
+        # A card shipped beside the artifact (MODEL_CARD.json) is kept as written.
+        found = read_model_card(resolved)
+        model_card = json.dumps(found, ensure_ascii=False, indent=2) if found else ""
     with transaction.atomic():
         artifact = ModelArtifact.objects.create(
             task=task, name=name, version=version, storage_path=str(resolved), checksum_sha256=checksum,
             size_bytes=artifact_size(resolved), metrics=metrics or {}, training_data=training_data,
-            model_card=card, registered_by=actor)
+            model_card=model_card, registered_by=actor)
         audit_record(action="configuration.model_register", actor=actor, hospital_id=None, object_type="model",
                      object_id=artifact.pk, detail={"task": task, "name": name, "version": version,
                                                     "checksum": checksum})

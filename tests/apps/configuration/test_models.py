@@ -166,3 +166,11 @@ def test_a_doctor_cannot_activate_models(registered, hospital_a):
     with pytest.raises(PermissionDeniedError):
         model_activate(task=TASK, artifact_id=registered["v1"].pk, hospital_id=hospital_a.pk, role=Role.DOCTOR)
     assert AuditEvent.objects.get(action="configuration.model_active").outcome == "denied"
+
+
+def test_a_model_card_beside_the_artifact_is_kept(storage, db):
+    import json
+
+    (storage / "v1" / "MODEL_CARD.json").write_text(json.dumps({"data": "synthetic", "metrics": {"acc": 0.5}}))
+    artifact = model_register(task=TASK, name="carded", version="1", path="v1/model.keras")
+    assert json.loads(artifact.model_card) == {"data": "synthetic", "metrics": {"acc": 0.5}}
