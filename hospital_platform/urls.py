@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.configuration.monitoring.metrics_view import metrics
 from apps.core import health
 
 api_v1 = [
@@ -13,14 +14,17 @@ api_v1 = [
     path("", include("apps.patients.urls")),
     path("", include("apps.realtime.urls")),
     path("configuration/", include("apps.configuration.urls")),
+    path("monitoring/", include("apps.configuration.monitoring.urls")),
 ]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("configuration/", include("apps.configuration.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

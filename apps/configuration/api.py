@@ -55,9 +55,14 @@ class SettingDetailApi(APIView):
         data.is_valid(raise_exception=True)
         tenant = tenant_of(request)
         hospital_id = self._hospital_id(request, data.validated_data["scope"])
-        setting_set(key=key, value=data.validated_data["value"], actor=request.user, role=tenant.role,
-                    hospital_id=hospital_id)
+        stored = setting_set(key=key, value=data.validated_data["value"], actor=request.user, role=tenant.role,
+                             hospital_id=hospital_id)
+        # Answer from what was stored: re-reading now would hit this process's copy,
+        # which is refreshed only after the transaction commits.
         row = next(r for r in settings_effective(hospital_id=tenant.hospital_id) if r["key"] == key)
+        source = "platform" if hospital_id is None else "hospital"
+        if source == "hospital" or row["source"] != "hospital":
+            row.update(value=stored["value"], source=source)
         return Response(row)
 
     @extend_schema(parameters=[OpenApiParameter("scope", str, enum=SCOPES)], responses={204: None})

@@ -11,3 +11,5 @@ class ConfigurationConfig(AppConfig):
 
         # Each app declares its settings in <app>/declared_settings.py.
         autodiscover_modules("declared_settings")
+        # Celery signal receivers, the worker heartbeat and the model-latency observer.
+        from .monitoring import signals  # noqa: F401

@@ -5,7 +5,8 @@ ALLOWED_HOSTS, as cookies are ambient credentials), or a bearer token from the
 mini program (`Authorization: Bearer ...` header, or `?token=` where a client cannot
 set headers). The hospital is resolved exactly as for HTTP (`?hospital=<slug>` picks
 among memberships). The client joins `user.<id>` and, for staff, its
-hospital-and-role group; it cannot choose groups itself.
+hospital-and-role group (platform administrators also `platform.admins`); it cannot
+choose groups itself.
 
 Close codes: 4401 not authenticated, 4403 not allowed at the requested hospital.
 """
@@ -18,10 +19,12 @@ from django.conf import settings
 from django.http.request import validate_host
 
 from apps.accounts.services import TokenError, token_authenticate
+from apps.configuration.monitoring.connections import websocket_closed, websocket_opened
 from apps.tenancy.context import tenant_context
+from apps.tenancy.roles import Role
 from apps.tenancy.selectors import TenantAccessDenied, tenant_access_resolve
 
-from .groups import staff_group, user_group
+from .groups import PLATFORM_ADMINS_GROUP, staff_group, user_group
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -77,9 +80,13 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.joined_groups.append(user_group(self.user.pk))
         if self.tenant is not None and self.tenant.is_staff_role:
             self.joined_groups.append(staff_group(self.tenant.hospital_id, self.tenant.role))
+        if self.tenant is not None and self.tenant.role == Role.PLATFORM_ADMIN:
+            self.joined_groups.append(PLATFORM_ADMINS_GROUP)
         for group in self.joined_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        websocket_opened()
+        self.counted = True
         await self.send_json({
             "type": "connection.ready",
             "data": {
@@ -90,6 +97,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         })
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            websocket_closed()
+            self.counted = False
         for group in getattr(self, "joined_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -8,3 +8,7 @@ def user_group(user_id: int) -> str:
 
 def staff_group(hospital_id: int, role: str) -> str:
     return f"hospital.{hospital_id}.role.{role}"
+
+
+# Platform administrators, whichever hospital they connected at (monitoring alerts).
+PLATFORM_ADMINS_GROUP = "platform.admins"

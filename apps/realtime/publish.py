@@ -8,15 +8,17 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from .groups import staff_group, user_group
+from .groups import PLATFORM_ADMINS_GROUP, staff_group, user_group
 
 logger = logging.getLogger(__name__)
 
 
-def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None = None, roles=()) -> dict:
+def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None = None, roles=(),
+            platform_admins: bool = False) -> dict:
     """Send `data` as `event_type` to the given users and to the hospital's staff in
-    `roles`, after the current transaction commits (an event never announces a write
-    that was rolled back). Call from sync code: services and tasks.
+    `roles` (and, with `platform_admins`, to every connected platform administrator),
+    after the current transaction commits (an event never announces a write that was
+    rolled back). Call from sync code: services and tasks.
 
     Returns the envelope that will be sent.
     """
@@ -24,6 +26,8 @@ def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None
         raise ValueError("publishing to roles needs the hospital_id")
     groups = [user_group(user_id) for user_id in user_ids]
     groups += [staff_group(hospital_id, role) for role in roles]
+    if platform_admins:
+        groups.append(PLATFORM_ADMINS_GROUP)
     envelope = {
         "id": uuid.uuid4().hex,
         "type": event_type,

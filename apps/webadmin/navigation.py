@@ -5,10 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.tenancy.roles import Role
 
+SETTINGS = ("configuration_web:settings", _("Settings"))
+ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
+PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
+
 NAVIGATION = {
-    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard"))],
-    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard"))],
+    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, PERIODIC_JOBS,
+                          ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS,
+                          ("api-docs", _("API documentation"))],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

@@ -227,3 +227,13 @@ def test_unknown_key_through_the_api_is_a_404(hospital_admin):
                                               format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_setting"
+
+
+def test_the_api_answers_with_the_new_value_even_right_after_a_read(hospital_admin):
+    # Given this process has just read the settings (its copy is fresh)
+    client = client_for(hospital_admin)
+    client.get("/api/v1/configuration/settings/")
+    # when the value changes
+    response = client.put(f"/api/v1/configuration/settings/{WINDOW.key}/", {"value": 30}, format="json")
+    # then the answer shows the new value, not the cached one
+    assert (response.json()["value"], response.json()["source"]) == (30, "hospital")

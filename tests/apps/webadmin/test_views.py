@@ -22,10 +22,12 @@ FIGURES = reverse("webadmin:dashboard-figures")
 SWITCH = reverse("webadmin:switch-hospital")
 
 EXPECTED_NAVIGATION = {
-    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "api-docs"],
-    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "api-docs"],
-    Role.DOCTOR: ["webadmin:dashboard"],
-    Role.COMPLIANCE_OFFICER: ["webadmin:dashboard"],
+    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
+                          "configuration_web:periodic", "api-docs"],
+    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
+                          "api-docs"],
+    Role.DOCTOR: ["webadmin:dashboard", "configuration_web:settings"],
+    Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
 }
 
