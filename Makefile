@@ -27,6 +27,7 @@ migrate: install
 	$(PY) manage.py migrate --no-input
 
 seed: migrate
+	$(PY) manage.py ensure_periodic_tasks
 	$(PY) manage.py seed_demo
 
 run: seed

@@ -7,7 +7,7 @@
 #   4. exec the command, so it runs as PID 1's child under `init` and gets signals.
 set -eu
 
-for name in DJANGO_SECRET_KEY FIELD_ENCRYPTION_KEYS BLIND_INDEX_KEY AUDIT_HMAC_KEY DATABASE_URL; do
+for name in DJANGO_SECRET_KEY FIELD_ENCRYPTION_KEYS BLIND_INDEX_KEY AUDIT_HMAC_KEY DATABASE_URL METRICS_TOKEN; do
     eval "value=\${$name:-}"
     case "$value" in
         *CHANGE_ME*)
@@ -44,6 +44,7 @@ PYTHON
 case "${RUN_MIGRATIONS:-0}" in
     1|true|yes|on)
         python manage.py migrate --no-input
+        python manage.py ensure_periodic_tasks
         ;;
 esac
 

@@ -371,3 +371,29 @@ def periodic_edit(request, task_id=None):
     else:
         form = PeriodicTaskForm(creating=creating, initial=None if creating else PeriodicTaskForm.initial_for(job))
     return render(request, "configuration/periodic_form.html", {"form": form, "job": job}, status=status)
+
+
+# --- monitoring -------------------------------------------------------------------------
+
+
+def _monitoring_context(request) -> dict:
+    from .monitoring.collectors import monitoring_snapshot
+
+    tenant = request.tenant
+    failures_of = None if tenant.role == Role.PLATFORM_ADMIN else tenant.hospital_id
+    return {"snapshot": monitoring_snapshot(failures_of_hospital=failures_of)}
+
+
+@require_GET
+@role_required(*ADMIN_ROLES)
+def monitoring_page(request):
+    """System health: dependencies, queues, workers, tasks, failures, model latency,
+    WebSocket connections and alerts. The panel refreshes itself every 10 s."""
+    return render(request, "configuration/monitoring.html", _monitoring_context(request))
+
+
+@require_GET
+@never_cache
+@role_required(*ADMIN_ROLES)
+def monitoring_panel(request):
+    return render(request, "configuration/monitoring_panel.html", _monitoring_context(request))

@@ -140,6 +140,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Monitoring figures (task latency, heartbeats, connections) live in Redis database 3
+# unless MONITORING_REDIS_URL says otherwise. /metrics asks for METRICS_TOKEN when set.
+MONITORING_REDIS_URL = os.environ.get("MONITORING_REDIS_URL", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or (redis_db_url(0) if REDIS_URL else "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)

@@ -10,7 +10,6 @@ database outage turns the scrape into an error instead of `dependency_up 0`.
 
 import base64
 import hmac
-import os
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -138,7 +137,7 @@ registry.register(SnapshotCollector())
 
 
 def metrics_token() -> str:
-    return getattr(settings, "METRICS_TOKEN", None) or os.environ.get("METRICS_TOKEN", "")
+    return settings.METRICS_TOKEN
 
 
 def _presented_token(request) -> str:

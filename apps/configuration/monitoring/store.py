@@ -25,7 +25,6 @@ short timeout every OUTAGE_BACKOFF_SECONDS and never fails the caller.
 
 import json
 import logging
-import os
 import threading
 import time
 from collections import Counter, defaultdict, deque
@@ -55,7 +54,7 @@ def split_field(value: str) -> tuple[str, str]:
 def monitoring_redis_url() -> str:
     """MONITORING_REDIS_URL if given, else REDIS_URL with database 3 (0 is the broker,
     1 the cache, 2 the channel layer); "" when there is no Redis."""
-    explicit = getattr(settings, "MONITORING_REDIS_URL", None) or os.environ.get("MONITORING_REDIS_URL", "")
+    explicit = settings.MONITORING_REDIS_URL
     if explicit:
         return explicit
     if not settings.REDIS_URL:

@@ -158,8 +158,8 @@ def test_dependencies_are_checked(monitoring_store, db, settings):
 
 def test_a_redis_outage_neither_fails_tasks_nor_the_snapshot(db, settings):
     # Given a monitoring store on a Redis that does not answer
-    settings.MONITORING_REDIS_URL = "redis://127.0.0.1:1/3"
     previous = get_store()
+    settings.MONITORING_REDIS_URL = "redis://127.0.0.1:1/3"
     try:
         # when tasks run
         assert succeed.delay().get() is True
@@ -358,8 +358,8 @@ def test_metrics_token_is_required_when_configured(monitoring_store, client, db,
 
 
 def test_metrics_answer_when_the_monitoring_store_is_unreachable(client, db, settings):
-    settings.MONITORING_REDIS_URL = "redis://127.0.0.1:1/3"
     previous = get_store()
+    settings.MONITORING_REDIS_URL = "redis://127.0.0.1:1/3"
     try:
         response = client.get("/metrics")
         families = _families(response.content.decode())
