@@ -63,6 +63,10 @@ class AuditedViewMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        # Render now, not after the view returns: the audit append locks the hospital's
+        # chain head until the request commits, so nothing slow should follow it.
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
         is_read = getattr(self, "action", None) in ("list", "retrieve")
         if request.user.is_authenticated and (is_read or response.status_code >= 400):
             self._write_audit_event(request, response)

@@ -42,9 +42,13 @@ def _apply_database_state(connection, state: TenantState) -> None:
     if connection.vendor != "postgresql":
         return
     role = connection.ops.quote_name(settings.DATABASE_APP_ROLE) if state.active else "NONE"
+    # Parallel plans cost more than they save for the short statements of a request,
+    # and compete for few cores; batch work that wants them runs outside a tenant
+    # context or sets its own.
+    parallel = "0" if state.active else "DEFAULT"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SET LOCAL ROLE {role}; "
+            f"SET LOCAL ROLE {role}; SET LOCAL max_parallel_workers_per_gather = {parallel}; "
             "SELECT set_config('app.hospital_id', %s, true), set_config('app.platform_scope', %s, true)",
             [str(state.hospital_id) if state.hospital_id is not None else "", "on" if state.platform_scope else ""],
         )
