@@ -13,10 +13,8 @@ from apps.patients.services import patient_create
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
 from tests.factories import PASSWORD
+from tests.support.browser import BROWSER_MARKS, browser, page  # noqa: F401 (fixtures)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 ROLE_NAMES = {
     Role.PLATFORM_ADMIN: "平台管理员",
@@ -26,38 +24,7 @@ ROLE_NAMES = {
     Role.PATIENT: "患者",
 }
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an asyncio loop running in this thread, and Django
-    # refuses ORM calls from a thread with a running loop unless told it is safe. It
-    # is here: the loop only drives the browser; the test's queries stay synchronous.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server, transactional_db):
-    # A Chinese-speaking browser, like the platform's users; fresh cookies per test.
-    # Asking for transactional_db here closes the page before the database is flushed,
-    # so no request of the page's is still running against it.
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+pytestmark = BROWSER_MARKS
 
 
 def log_in(page, user):
