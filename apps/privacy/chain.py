@@ -15,8 +15,17 @@ HASHED_FIELDS = (
 )
 
 
-def chain_name(hospital_id: int | None) -> str:
-    return f"hospital:{hospital_id}" if hospital_id is not None else "platform"
+def chain_name(hospital_id: int | None, shard: int = 0) -> str:
+    """Each hospital's log is spread over AUDIT_CHAIN_SHARDS independent chains
+    ("hospital:3/0" ... "hospital:3/7"; "platform/0" ... for events of no hospital).
+    An append locks its chain's head until the request commits; with one chain a
+    busy hospital's requests would queue behind each other's commits."""
+    owner = f"hospital:{hospital_id}" if hospital_id is not None else "platform"
+    return f"{owner}/{shard}"
+
+
+def chain_owner(chain: str) -> str:
+    return chain.rsplit("/", 1)[0]
 
 
 def _canonical(event) -> bytes:

@@ -18,8 +18,9 @@ class AuditEvent(models.Model):
     Append-only: the application role holds no UPDATE/DELETE on the table, a
     PostgreSQL trigger refuses both to everyone, and each event carries a keyed hash
     over its content and its predecessor's hash, so `manage.py audit_verify` finds an
-    edited, removed or reordered row. One chain per hospital ("hospital:<id>") and
-    one for events that belong to no hospital ("platform").
+    edited, removed or reordered row. Each hospital's events are spread over a few
+    chains ("hospital:<id>/<n>"), and events of no hospital over "platform/<n>"
+    (see chain.chain_name).
 
     Actor, hospital and patient are plain ids rather than foreign keys: events must
     outlive the rows they talk about.

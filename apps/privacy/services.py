@@ -1,3 +1,6 @@
+import secrets
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +34,7 @@ def audit_record(
     if hospital_id is _UNSET:
         hospital_id = current_hospital_id()
     info = current_request_info()
-    chain = chain_name(hospital_id)
+    chain = chain_name(hospital_id, shard=secrets.randbelow(settings.AUDIT_CHAIN_SHARDS))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
         chain=chain,

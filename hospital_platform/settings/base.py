@@ -197,6 +197,9 @@ FIELD_ENCRYPTION_KEYS = os.environ.get("FIELD_ENCRYPTION_KEYS", "")
 FIELD_ENCRYPTION_ACTIVE_KEY_ID = os.environ.get("FIELD_ENCRYPTION_ACTIVE_KEY_ID", "")
 BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
 AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+# Independent audit chains per hospital, so concurrent requests do not all queue on
+# one chain head. Changing it later is safe: existing chains stay verifiable.
+AUDIT_CHAIN_SHARDS = int(os.environ.get("AUDIT_CHAIN_SHARDS", "8"))
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -36,7 +36,7 @@ def test_changing_the_schedule_is_audited_with_old_and_new(platform_admin_client
                                                                "enabled": False}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["interval"] == {"every": 15, "period": "minutes"} and response.json()["crontab"] is None
-    event = AuditEvent.objects.filter(action="configuration.periodic_task_save").order_by("sequence").last()
+    event = AuditEvent.objects.filter(action="configuration.periodic_task_save").order_by("occurred_at").last()
     assert event.detail["old"]["crontab"]["hour"] == "2" and event.detail["new"]["enabled"] is False
 
 

@@ -126,7 +126,7 @@ def test_a_change_is_audited_with_old_and_new_value(hospital_a, hospital_admin, 
              django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
         _set(WINDOW.key, 12, actor=hospital_admin, hospital_id=hospital_a.pk,
              django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
-    details = [e.detail for e in AuditEvent.objects.filter(action="configuration.setting_set").order_by("sequence")]
+    details = [e.detail for e in AuditEvent.objects.filter(action="configuration.setting_set").order_by("occurred_at")]
     assert [(d["old"], d["new"]) for d in details] == [(None, 10), (10, 12)]
 
 

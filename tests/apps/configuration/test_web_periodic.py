@@ -115,7 +115,7 @@ def test_platform_admin_switches_a_job_to_an_interval_and_disables_it(admin_clie
     nightly.refresh_from_db()
     assert (nightly.enabled, nightly.crontab, nightly.interval.every, nightly.interval.period) == \
         (False, None, 15, "minutes")
-    event = AuditEvent.objects.filter(action="configuration.periodic_task_save").order_by("sequence").last()
+    event = AuditEvent.objects.filter(action="configuration.periodic_task_save").order_by("occurred_at").last()
     assert event.detail["old"]["crontab"]["hour"] == "2"
     assert event.detail["new"]["interval"] == {"every": 15, "period": "minutes"}
 

@@ -11,6 +11,12 @@ from apps.privacy.services import audit_record
 from apps.tenancy.context import tenant_context
 
 
+@pytest.fixture(autouse=True)
+def _one_chain_per_hospital(settings):
+    # One shard makes sequence numbers predictable; sharding has its own test below.
+    settings.AUDIT_CHAIN_SHARDS = 1
+
+
 @pytest.fixture
 def five_events(hospital_a):
     return [audit_record(action="patient.read", hospital_id=hospital_a.pk, object_type="patient", object_id=n,
@@ -84,7 +90,8 @@ def test_each_hospital_has_its_own_chain(hospital_a, hospital_b):
     a = audit_record(action="x", hospital_id=hospital_a.pk)
     b = audit_record(action="x", hospital_id=hospital_b.pk)
     platform = audit_record(action="x", hospital_id=None)
-    assert (a.chain, b.chain, platform.chain) == (f"hospital:{hospital_a.pk}", f"hospital:{hospital_b.pk}", "platform")
+    assert (a.chain, b.chain, platform.chain) == (
+        f"hospital:{hospital_a.pk}/0", f"hospital:{hospital_b.pk}/0", "platform/0")
     assert a.sequence == b.sequence == platform.sequence == 1
 
 
@@ -141,5 +148,26 @@ def test_concurrent_writers_never_fork_a_chain(hospital_a):
     for thread in threads:
         thread.join()
     assert errors == []
-    result = audit_chain_verify(chain=f"hospital:{hospital_a.pk}")
+    result = audit_chain_verify(chain=f"hospital:{hospital_a.pk}/0")
     assert (result.ok, result.events_checked) == (True, 40)
+
+
+def test_a_hospitals_events_spread_over_its_shards_and_each_verifies(hospital_a, settings):
+    settings.AUDIT_CHAIN_SHARDS = 4
+    events = [audit_record(action="x", hospital_id=hospital_a.pk) for _ in range(40)]
+    chains = {event.chain for event in events}
+    assert len(chains) > 1 and all(chain.startswith(f"hospital:{hospital_a.pk}/") for chain in chains)
+    assert all(audit_chain_verify(chain=chain).ok for chain in chains)
+    output, error = _verify_output()
+    assert error is None and output.count("OK      hospital:") == len(chains)
+
+
+def test_verify_one_hospital_by_its_name(hospital_a, hospital_b, settings):
+    settings.AUDIT_CHAIN_SHARDS = 2
+    for _ in range(10):
+        audit_record(action="x", hospital_id=hospital_a.pk)
+        audit_record(action="x", hospital_id=hospital_b.pk)
+    out = StringIO()
+    call_command("audit_verify", chain=f"hospital:{hospital_a.pk}", stdout=out)
+    assert f"hospital:{hospital_b.pk}" not in out.getvalue()
+    assert f"hospital:{hospital_a.pk}/" in out.getvalue()

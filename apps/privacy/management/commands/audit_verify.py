@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.privacy.chain import chain_owner
 from apps.privacy.selectors import audit_chain_verify, audit_chains_all
 
 
@@ -7,10 +8,13 @@ class Command(BaseCommand):
     help = "Verify the audit log's hash chains and report the first broken link of each."
 
     def add_arguments(self, parser):
-        parser.add_argument("--chain", help='One chain, e.g. "hospital:3" or "platform" (default: all)')
+        parser.add_argument("--chain", help='One hospital\'s chains ("hospital:3"), one chain ("hospital:3/0"), or "platform" (default: all)')
 
     def handle(self, *args, chain=None, **options):
-        chains = [chain] if chain else audit_chains_all()
+        chains = [name for name in audit_chains_all()
+                  if chain is None or name == chain or chain_owner(name) == chain]
+        if not chains:
+            raise CommandError(f"No audit chain matches {chain!r}.")
         broken = 0
         for name in chains:
             result = audit_chain_verify(chain=name)
