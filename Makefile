@@ -38,6 +38,8 @@ test: install
 
 bench: install
 	$(PY) bench/list_endpoint.py
+	$(PY) bench/settings_read.py
+	$(PY) bench/model_switch.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
