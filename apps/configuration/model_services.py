@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from ml.artifacts import artifact_checksum, artifact_size, read_model_card
 
 from .algorithms import algorithm_task
 from .models import ModelArtifact, ModelDeployment
+from .versions import version_bump
 
 MODEL_ADMIN_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.PLATFORM_ADMIN})
 
@@ -27,12 +27,7 @@ def deployment_version_key(hospital_id: int) -> str:
 
 
 def _bump_deployment_version(hospital_id: int) -> None:
-    key = deployment_version_key(hospital_id)
-    if cache.add(key, 1, timeout=None) is False:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=None)
+    version_bump(deployment_version_key(hospital_id))
 
 
 def _resolve_storage_path(path: str) -> Path:

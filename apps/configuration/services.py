@@ -1,6 +1,5 @@
 from contextlib import nullcontext
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -13,6 +12,7 @@ from apps.tenancy.roles import Role
 from .models import HospitalSettingValue, PlatformSettingValue
 from .registry import SettingDefinition, SettingValueError, registry
 from .selectors import PLATFORM, forget_local, version_key
+from .versions import version_bump
 
 _NOT_SET = object()
 
@@ -23,12 +23,7 @@ def _scope(hospital_id):
 
 def _bump_version(scope) -> None:
     """Tell every process that `scope` changed; they reload within a second."""
-    key = version_key(scope)
-    if cache.add(key, 1, timeout=None) is False:
-        try:
-            cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=None)
+    version_bump(version_key(scope))
     forget_local(scope)
 
 
