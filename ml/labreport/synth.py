@@ -1,0 +1,247 @@
+"""Synthetic Chinese complete-blood-count (血常规) report pages with exact ground truth.
+
+`render_cbc_report(seed=...)` draws a clean report page with Pillow and then, unless told
+not to, "photographs" it with OpenCV: a skew and mild perspective warp onto a darker
+background, blur, sensor noise, an uneven brightness gradient, and finally a rotation by
+0/90/180/270 degrees. The same seed and config always give the same pixels.
+
+Conventions in the ground truth:
+- `rotation`: degrees *clockwise* the page was turned (0, 90, 180, 270); undoing it means
+  turning the image the same number of degrees counter-clockwise.
+- `skew_degrees`: the small in-plane angle, counter-clockwise positive (OpenCV's
+  `getRotationMatrix2D` convention), applied before `rotation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ml.labreport.cbc_items import CBC_ITEMS
+
+FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+PAGE_SIZE = (1240, 1754)  # A4 at 150 dpi
+
+_HOSPITALS = ("仁和", "协和", "华山", "同济", "中山", "人民", "第一人民", "中心")
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+_DEPARTMENTS = ("内科门诊", "外科门诊", "急诊科", "儿科", "体检中心", "心内科", "消化内科")
+
+
+@dataclass(frozen=True)
+class PhotoConfig:
+    """How strongly to degrade the clean page. Defaults are a mild phone photo."""
+
+    rotations: tuple[int, ...] = (0, 90, 180, 270)
+    max_skew_degrees: float = 5.0
+    perspective: bool = True
+    perspective_jitter: float = 0.03  # corner jitter as a share of the page's short side
+    margin: float = 0.08  # background border as a share of the page's long side
+    blur_sigma: tuple[float, float] = (0.3, 1.0)
+    noise_sd: tuple[float, float] = (2.0, 6.0)
+    shadow_strength: tuple[float, float] = (0.0, 0.25)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    page_size: tuple[int, int] = PAGE_SIZE
+    out_of_range_rate: float = 0.25
+    photo: PhotoConfig | None = field(default_factory=PhotoConfig)
+    rotation: int | None = None  # force a rotation instead of drawing one
+    skew_degrees: float | None = None  # force a skew instead of drawing one
+
+
+def _draw_value(rng: np.random.Generator, item, out_of_range_rate: float) -> float:
+    if rng.random() < out_of_range_rate:
+        span = item.range_high - item.range_low
+        if rng.random() < 0.5 and item.range_low > 0:
+            value = item.range_low - rng.uniform(0.05, 0.4) * min(span, item.range_low)
+        else:
+            value = item.range_high + rng.uniform(0.05, 0.4) * span
+    else:
+        value = rng.normal(item.mean, item.sd)
+    value = max(value, 0.0)
+    return round(float(value), item.decimals)
+
+
+def _flag(value: float, low: float, high: float) -> str:
+    if value > high:
+        return "H"
+    if value < low:
+        return "L"
+    return ""
+
+
+def draw_items(rng: np.random.Generator, out_of_range_rate: float) -> list[dict[str, Any]]:
+    items = []
+    for item in CBC_ITEMS:
+        value = _draw_value(rng, item, out_of_range_rate)
+        items.append(
+            {
+                "code": item.code,
+                "name": item.name,
+                "value": value,
+                "value_text": f"{value:.{item.decimals}f}",
+                "unit": item.unit,
+                "range_low": item.range_low,
+                "range_high": item.range_high,
+                "range_text": f"{item.range_low:.{item.decimals}f}-{item.range_high:.{item.decimals}f}",
+                "flag": _flag(value, item.range_low, item.range_high),
+            }
+        )
+    return items
+
+
+def render_page(rng: np.random.Generator, items: list[dict[str, Any]], page_size=PAGE_SIZE) -> np.ndarray:
+    """Draw the clean page (BGR uint8). Layout scales with the page width."""
+    width, height = page_size
+    s = width / PAGE_SIZE[0]
+    page = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(page)
+
+    def font(size: int) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(str(FONT_PATH), max(8, round(size * s)))
+
+    ink = (20, 20, 20)
+    left, right = round(70 * s), width - round(70 * s)
+
+    title = f"{rng.choice(_HOSPITALS)}医院检验报告单"
+    title_font = font(48)
+    title_width = draw.textlength(title, font=title_font)
+    draw.text(((width - title_width) / 2, 60 * s), title, font=title_font, fill=ink)
+    subtitle = "血常规（五分类）"
+    sub_font = font(30)
+    draw.text(((width - draw.textlength(subtitle, font=sub_font)) / 2, 130 * s), subtitle, font=sub_font, fill=ink)
+
+    name = rng.choice(list(_SURNAMES)) + "".join(rng.choice(list(_GIVEN), size=int(rng.integers(1, 3))))
+    header = [
+        (f"姓名：{name}", f"性别：{rng.choice(['男', '女'])}", f"年龄：{int(rng.integers(18, 90))}岁"),
+        (
+            f"科室：{rng.choice(_DEPARTMENTS)}",
+            f"病历号：{int(rng.integers(10_000_000, 99_999_999))}",
+            f"样本号：{int(rng.integers(1000, 9999))}",
+        ),
+        ("样本类型：全血", "送检医生：" + rng.choice(list(_SURNAMES)) + "医生", f"床号：{int(rng.integers(1, 60))}"),
+    ]
+    header_font = font(26)
+    y = 200 * s
+    for line in header:
+        for column, text in enumerate(line):
+            draw.text((left + column * 380 * s, y), text, font=header_font, fill=ink)
+        y += 44 * s
+    y += 10 * s
+    draw.line((left, y, right, y), fill=ink, width=max(1, round(3 * s)))
+    y += 14 * s
+
+    columns = [left + 10 * s, left + 90 * s, left + 520 * s, left + 680 * s, left + 760 * s, left + 920 * s]
+    table_font = font(27)
+    for x, text in zip(columns, ("序号", "项目名称", "结果", "标志", "单位", "参考范围")):
+        draw.text((x, y), text, font=table_font, fill=ink)
+    y += 46 * s
+    draw.line((left, y, right, y), fill=ink, width=max(1, round(2 * s)))
+    y += 12 * s
+
+    row_height = 50 * s
+    for index, item in enumerate(items, start=1):
+        arrow = {"H": "↑", "L": "↓", "": ""}[item["flag"]]
+        cells = (str(index), item["name"], item["value_text"], arrow, item["unit"], item["range_text"])
+        for x, text in zip(columns, cells):
+            draw.text((x, y), text, font=table_font, fill=ink)
+        y += row_height
+    draw.line((left, y + 4 * s, right, y + 4 * s), fill=ink, width=max(1, round(2 * s)))
+
+    footer_font = font(24)
+    y += 30 * s
+    draw.text((left, y), "采集时间：2026-03-14 08:12    接收时间：2026-03-14 08:40", font=footer_font, fill=ink)
+    y += 40 * s
+    draw.text((left, y), "检验者：" + rng.choice(list(_SURNAMES)) + "某    审核者：" + rng.choice(list(_SURNAMES)) + "某    报告时间：2026-03-14 10:05", font=footer_font, fill=ink)
+    y += 40 * s
+    draw.text((left, y), "本报告仅对所检测标本负责，如有疑问请在三日内与检验科联系。", font=footer_font, fill=ink)
+
+    return cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
+
+
+def _rotate_quarter(image: np.ndarray, rotation: int) -> np.ndarray:
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return image if rotation == 0 else cv2.rotate(image, codes[rotation])
+
+
+def photograph(
+    rng: np.random.Generator, page: np.ndarray, photo: PhotoConfig, *, rotation: int, skew_degrees: float
+) -> np.ndarray:
+    height, width = page.shape[:2]
+    background = np.array([rng.uniform(60, 130), rng.uniform(70, 140), rng.uniform(80, 150)])
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    centre = np.float32([width / 2, height / 2])
+    angle = np.deg2rad(skew_degrees)
+    # Image y points down, so a counter-clockwise turn on screen is this matrix.
+    turn = np.float32([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    moved = (corners - centre) @ turn.T + centre
+    if photo.perspective:
+        jitter = photo.perspective_jitter * min(width, height)
+        moved = moved + rng.uniform(-jitter, jitter, size=(4, 2)).astype(np.float32)
+        margin = photo.margin * max(width, height)
+        border_value = tuple(float(c) for c in background)
+    else:
+        margin = 0.0
+        border_value = (255, 255, 255)
+    if photo.perspective:
+        moved = moved - moved.min(axis=0) + margin
+        out_w = int(np.ceil(moved[:, 0].max() + margin))
+        out_h = int(np.ceil(moved[:, 1].max() + margin))
+    else:
+        out_w, out_h = width, height
+    matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
+    image = cv2.warpPerspective(
+        page, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border_value
+    ).astype(np.float32)
+
+    ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    ramp = (xs / out_w - 0.5) * np.cos(direction) + (ys / out_h - 0.5) * np.sin(direction)
+    strength = rng.uniform(*photo.shadow_strength)
+    light = 1.0 - strength * (ramp + 0.5)
+    image *= light[..., None]
+
+    sigma = rng.uniform(*photo.blur_sigma)
+    image = cv2.GaussianBlur(image, (0, 0), sigma)
+    image += rng.normal(0, rng.uniform(*photo.noise_sd), size=image.shape).astype(np.float32)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    return _rotate_quarter(image, rotation)
+
+
+def render_cbc_report(seed: int, config: SynthConfig | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Return (BGR uint8 image, ground truth) for one synthetic CBC report."""
+    config = config or SynthConfig()
+    rng = np.random.default_rng(seed)
+    items = draw_items(rng, config.out_of_range_rate)
+    page = render_page(rng, items, config.page_size)
+    rotation, skew = 0, 0.0
+    photo = config.photo
+    if photo is not None:
+        rotation = int(rng.choice(photo.rotations))
+        skew = float(rng.uniform(-photo.max_skew_degrees, photo.max_skew_degrees))
+    if config.rotation is not None:
+        rotation = config.rotation
+    if config.skew_degrees is not None:
+        skew = config.skew_degrees
+    if photo is not None:
+        image = photograph(rng, page, photo, rotation=rotation, skew_degrees=skew)
+    else:
+        image = _rotate_quarter(page, rotation)
+        if skew:
+            raise ValueError("skew needs a PhotoConfig; pass photo=PhotoConfig(perspective=False, ...)")
+    truth = {
+        "items": [
+            {key: item[key] for key in ("code", "name", "value", "unit", "range_low", "range_high", "flag")}
+            for item in items
+        ],
+        "rotation": rotation,
+        "skew_degrees": skew,
+    }
+    return image, truth
