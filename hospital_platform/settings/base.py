@@ -189,6 +189,8 @@ WECHAT_API_BASE_URL = os.environ.get("WECHAT_API_BASE_URL", "https://api.weixin.
 WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
 WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
 WECHAT_TIMEOUT_SECONDS = float(os.environ.get("WECHAT_TIMEOUT_SECONDS", "5"))
+# "formal" in production; "developer" or "trial" sends to those builds of the mini program.
+WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
 
 # --- Encryption and audit keys ---------------------------------------------
 # FIELD_ENCRYPTION_KEYS: "keyid:base64key,keyid:base64key" (AES-256-GCM keys);

@@ -9,6 +9,13 @@ Codes the tests can hand out:
     "garbage"                                       -> a body that is not JSON
     anything else                                   -> {"errcode": 40029, "errmsg": "invalid code"}
 A wrong appid/secret answers 40013/40125 as WeChat does.
+
+Subscribe messages (`/cgi-bin/token`, `/cgi-bin/message/subscribe/send`):
+    `grant_subscription(openid, template_id, times)` gives a user quota for a template
+    (what tapping "allow" in the mini program does); each message spends one, and
+    without quota the answer is 43101. `sent` lists delivered messages.
+    `expire_tokens()` makes every issued access token answer 42001.
+    `fail_next_sends(n)` answers the next n sends with -1 (system busy).
 """
 
 import json
@@ -26,6 +33,10 @@ class FakeWeChat:
         self.used: set[str] = set()
         self.requests: list[dict] = []
         self._lock = threading.Lock()
+        self.tokens: set[str] = set()
+        self.quota: dict[tuple[str, str], int] = {}
+        self.sent: list[dict] = []
+        self._failures_left = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -49,6 +60,54 @@ class FakeWeChat:
         with self._lock:
             self.codes[code] = openid
         return code, openid
+
+    def grant_subscription(self, openid: str, template_id: str, times: int = 1) -> None:
+        with self._lock:
+            self.quota[(openid, template_id)] = self.quota.get((openid, template_id), 0) + times
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self.tokens.clear()
+
+    def fail_next_sends(self, count: int) -> None:
+        with self._lock:
+            self._failures_left = count
+
+    def answer_token(self, params: dict) -> dict:
+        if params.get("appid") != self.app_id:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        if params.get("secret") != self.app_secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self.tokens.add(token)
+        return {"access_token": token, "expires_in": 7200}
+
+    def answer_send(self, params: dict, body: bytes) -> dict:
+        with self._lock:
+            if params.get("access_token") not in self.tokens:
+                return {"errcode": 42001, "errmsg": "access_token expired"}
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                return {"errcode": -1, "errmsg": "system error"}
+            try:
+                message = json.loads(body)
+            except ValueError:
+                return {"errcode": 47001, "errmsg": "data format error"}
+            if not isinstance(message, dict) or not message.get("touser"):
+                return {"errcode": 40003, "errmsg": "invalid openid"}
+            if not message.get("template_id"):
+                return {"errcode": 40037, "errmsg": "invalid template_id"}
+            data = message.get("data")
+            if not isinstance(data, dict) or not all(isinstance(v, dict) and "value" in v for v in data.values()):
+                return {"errcode": 47003, "errmsg": "argument invalid! data.value invalid"}
+            key = (message["touser"], message["template_id"])
+            if self.quota.get(key, 0) <= 0:
+                return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+            self.quota[key] -= 1
+            msgid = len(self.sent) + 1
+            self.sent.append({**message, "msgid": msgid})
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def answer(self, params: dict) -> tuple[int, bytes]:
         if params.get("appid") != self.app_id:
@@ -82,10 +141,25 @@ class FakeWeChat:
                 url = urlparse(self.path)
                 params = {key: values[0] for key, values in parse_qs(url.query).items()}
                 fake.requests.append({"path": url.path, "params": params})
-                if url.path != "/sns/jscode2session" or params.get("grant_type") != "authorization_code":
+                if url.path == "/cgi-bin/token" and params.get("grant_type") == "client_credential":
+                    status, body = 200, _json(fake.answer_token(params))
+                elif url.path != "/sns/jscode2session" or params.get("grant_type") != "authorization_code":
                     status, body = 404, b"not found"
                 else:
                     status, body = fake.answer(params)
+                self._reply(status, body)
+
+            def do_POST(self):
+                url = urlparse(self.path)
+                params = {key: values[0] for key, values in parse_qs(url.query).items()}
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.requests.append({"path": url.path, "params": params})
+                if url.path == "/cgi-bin/message/subscribe/send":
+                    self._reply(200, _json(fake.answer_send(params, body)))
+                else:
+                    self._reply(404, b"not found")
+
+            def _reply(self, status: int, body: bytes):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
