@@ -46,12 +46,17 @@ class Indicator:
     sd: float = 0.0
 
     def range_for(self, sex: str | None = None, age: int | None = None) -> Range:
-        """The most specific range that applies: sex- and age-specific first."""
-        candidates = [r for r in self.ranges if r.applies(sex, age)]
-        if not candidates:
-            candidates = list(self.ranges)
-        # Prefer a range that names the sex when the sex is known, then the narrowest age band.
-        return min(candidates, key=lambda r: (sex is not None and r.sex is None, r.max_age - r.min_age))
+        """The range that applies: the sex's own when known, a both-sexes range
+        otherwise (or the span of the men's and women's when there is none); an
+        unknown age counts as adult."""
+        years = 30 if age is None else age
+        fitting = [r for r in self.ranges if r.min_age <= years < r.max_age] or list(self.ranges)
+
+        # The narrowest age band wins (a child's range over an adult's), then the sex's own.
+        candidates = [r for r in fitting if r.sex is None or (sex is not None and r.sex == sex)]
+        if candidates:
+            return min(candidates, key=lambda r: (r.max_age - r.min_age, r.sex is None))
+        return Range(min(r.low for r in fitting), max(r.high for r in fitting))
 
 
 def _i(code, name, panel, unit, decimals, ranges, aliases=(), mean=0.0, sd=0.0) -> Indicator:

@@ -86,7 +86,25 @@ def find_page_corners(gray: np.ndarray) -> np.ndarray | None:
     else:
         # No clean quadrilateral: fall back to the rotated bounding box of the sheet.
         approx = cv2.boxPoints(cv2.minAreaRect(sheet))
-    return _order_corners(np.asarray(approx, np.float32) / scale)
+    corners = _order_corners(np.asarray(approx, np.float32))
+    if not _is_sheet(small, corners):
+        return None
+    return corners / scale
+
+
+def _is_sheet(small: np.ndarray, corners: np.ndarray) -> bool:
+    """A sheet has roughly right angles and stands out clearly from what surrounds it
+    (a white margin around a scan is not a background)."""
+    for i in range(4):
+        a, b, c = corners[i - 1], corners[i], corners[(i + 1) % 4]
+        u, v = a - b, c - b
+        cosine = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-6))
+        if abs(cosine) > 0.35:  # the corner is not within about 20 degrees of square
+            return False
+    inside = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(inside, corners.astype(np.int32), 1)
+    outside = small[inside == 0]
+    return outside.size > 0 and float(np.median(small[inside == 1])) - float(np.median(outside)) > 40
 
 
 def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
