@@ -120,6 +120,8 @@ def _undo_glued_arrow(pending: "_Pending") -> None:
     text = pending.value_text
     if indicator is None or pending.range is None or not text or text[-1] not in _ARROW_AS_DIGIT:
         return
+    if pending.printed_flag:
+        return  # the arrow was read, glued or in its own column: the digits are digits
     decimals = len(text.split(".")[1]) if "." in text else 0
     if decimals != indicator.decimals + 1 and not (indicator.decimals == 0 and decimals == 0 and len(text) >= 2):
         return

@@ -67,6 +67,9 @@ class PhotoConfig:
     blur_sigma: tuple[float, float] = (0.3, 1.0)
     noise_sd: tuple[float, float] = (2.0, 6.0)
     shadow_strength: tuple[float, float] = (0.0, 0.25)
+    curl: float = 0.006  # largest bend of a row, as a share of the page height
+    colour_cast: tuple[float, float] = (0.85, 1.05)  # per-channel gain
+    jpeg_quality: tuple[int, int] | None = (55, 95)  # phones save JPEG; None keeps it lossless
 
 
 @dataclass(frozen=True)
@@ -312,10 +315,21 @@ def photograph(
     light = 1.0 - strength * (ramp + 0.5)
     image *= light[..., None]
 
+    if photo.curl:
+        # Paper that does not lie flat: rows bend by a slow sine across the page.
+        amplitude = rng.uniform(0, photo.curl) * out_h
+        phase = rng.uniform(0, 2 * np.pi)
+        map_y = ys + amplitude * np.sin(np.pi * xs / out_w + phase)
+        image = cv2.remap(image, xs, map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    image *= rng.uniform(*photo.colour_cast, size=3).astype(np.float32)  # white balance off
     sigma = rng.uniform(*photo.blur_sigma)
     image = cv2.GaussianBlur(image, (0, 0), sigma)
     image += rng.normal(0, rng.uniform(*photo.noise_sd), size=image.shape).astype(np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
+    if photo.jpeg_quality:
+        quality = int(rng.integers(photo.jpeg_quality[0], photo.jpeg_quality[1] + 1))
+        _, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     return _rotate_quarter(image, rotation)
 
 

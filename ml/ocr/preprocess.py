@@ -26,6 +26,7 @@ import numpy as np
 from ml.ocr.orientation import is_upside_down
 
 ANALYSIS_SIDE = 1000  # long side of the downscaled copy used to measure angles
+MAX_PAGE_SIDE = 2400  # long side pages are read at: A4 text is then about 25 pixels high
 
 
 @dataclass
@@ -188,7 +189,9 @@ def prepare_page(image: np.ndarray, *, detect_upside_down: bool = True) -> Prepa
         timings[name] = round((now - clock) * 1000, 1)
         clock = now
 
-    gray = to_gray(image)
+    # A 12-megapixel phone photo holds far more pixels than OCR needs; capping the long
+    # side keeps every later step (and the engines) fast and memory-bounded.
+    gray, _ = _downscale(to_gray(image), MAX_PAGE_SIDE)
     corners = find_page_corners(gray)
     if corners is not None:
         gray = warp_page(gray, corners)

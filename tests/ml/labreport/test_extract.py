@@ -145,3 +145,10 @@ def test_a_page_without_indicators_gives_nothing():
     words = [*row(100, "姓名：张三", "性别：男"), *row(150, "本报告仅对所检测标本负责")]
 
     assert extract_items(words) == []
+
+
+def test_a_value_next_to_a_read_arrow_keeps_its_last_digit():
+    # "57 ↓": both 57 and 5 are below 60, but the arrow was read in its own column.
+    words = row(100, "3", "脉搏", "57", "↓", "次/分", "60-100")
+
+    assert by_code(extract_items(words))["PULSE"].value == 57.0
