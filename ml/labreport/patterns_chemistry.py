@@ -9,11 +9,11 @@ from ml.labreport.rules import Finding, _fmt
 
 def blood_pressure(j: Items, sex, age):
     """One statement for the pair (rules.py grades each number; the higher grade counts)."""
-    codes = [c for c in ("SBP", "DBP") if c in j and j[c].value is not None]
+    codes = [c for c in ("SBP", "DBP") if c in j and (j[c].value is not None or j[c].level)]
     if not codes or _level(j, codes, NORMAL) == NORMAL:
         return None
     level = _level(j, codes)
-    reading = "/".join(_fmt(j[c].value) for c in codes)
+    reading = "/".join(_fmt(j[c].value) or j[c].value_text or "?" for c in codes)
     notes_zh = "；".join(f"{'收缩压' if c == 'SBP' else '舒张压'}{j[c].note_zh}" for c in codes if j[c].note_zh)
     notes_en = "; ".join(f"{'systolic' if c == 'SBP' else 'diastolic'} {j[c].note_en}" for c in codes if j[c].note_en)
     isolated_zh = isolated_en = ""

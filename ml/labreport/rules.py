@@ -10,6 +10,7 @@ for urgency: nothing downstream may lower a level they set.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ml.labreport.knowledge import (
@@ -182,13 +183,15 @@ def judge(item: ExtractedItem, *, sex: str | None, age: int | None) -> Judged:
     low, high = item.range_low, item.range_high
     if low is None and high is None:
         low, high = default_range(code, sex, age)
-    judged = Judged(code, item.value, item.value_text, item.unit or indicator.unit, low, high, "N", NORMAL)
-    if item.value is None or not _units_match(code, item.unit):
+    elif low is not None and high is not None and low > high:
+        low, high = high, low  # printed the wrong way round (or read so)
+    value = item.value if item.value is not None and math.isfinite(item.value) else None
+    judged = Judged(code, value, item.value_text, item.unit or indicator.unit, low, high, "N", NORMAL)
+    if value is None or not _units_match(code, item.unit):
         # nothing to measure: the printed flag is all we have
         if item.flag in (Flag.HIGH, Flag.LOW):
             judged.direction, judged.level = item.flag, min(FOLLOW_UP, indicator.cap)
         return judged
-    value = item.value
     graded = _threshold(code, value, low, high, age)
     if graded is None:
         judged.direction, judged.level = _deviation_level(value, low, high, indicator.cap)
