@@ -4,15 +4,11 @@
 import datetime
 import random
 
+from apps.patients.validators import national_id_check_digit  # noqa: F401 - re-exported for tests
+
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
                "华", "建国", "志强", "海燕", "晓东", "雪梅"]
-_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-_CHECK = "10X98765432"
-
-
-def national_id_check_digit(first17: str) -> str:
-    return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS)) % 11]
 
 
 def demo_person(rng: random.Random) -> dict:
