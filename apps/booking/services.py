@@ -11,13 +11,14 @@ an appointment or waitlist entry, then the slot.
 """
 
 import datetime
+import functools
 import hashlib
 import json
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,8 @@ from .cache import expert_slots_changed
 from .models import ACTIVE_STATUSES, Appointment, Schedule, Slot, WaitlistEntry
 from .notifications import appointment_notify, waitlist_notify
 from .rules import BookingRules, booking_rules
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 @dataclass(frozen=True)
@@ -77,22 +80,44 @@ def _slot_for_booking(slot_id: int, rules: BookingRules, now: datetime.datetime)
     return slot
 
 
-def _patient_for(*, user, hospital_id: int, details: PatientDetails, role: str) -> Patient:
-    """The caller's record at this hospital for these details: found by the national
-    ID's blind index, or made through the patients service. A record that belongs to
+def _patient_of_caller(*, user, details: PatientDetails) -> Patient | None:
+    """The caller's existing record at this hospital for these details, found by the
+    national ID's blind index (None: there is none yet). A record that belongs to
     another account is refused rather than shared."""
     index = blind_index(details.national_id, kind="national_id")
     patient = Patient.objects.filter(national_id_index=index).order_by("pk").first()
-    if patient is not None:
-        if patient.user_id not in (None, user.pk):
-            raise PermissionDeniedError(
-                _("This national ID number is registered to another account; book from that account."),
-                code="patient_of_another_account")
-        return patient
+    if patient is not None and patient.user_id not in (None, user.pk):
+        raise PermissionDeniedError(
+            _("This national ID number is registered to another account; book from that account."),
+            code="patient_of_another_account")
+    return patient
+
+
+def _new_patient(*, user, hospital_id: int, details: PatientDetails, role: str) -> Patient:
     birth_date, sex = national_id_facts(details.national_id)
     return patient_create(hospital_id=hospital_id, name=details.name, sex=sex, birth_date=birth_date,
                           national_id=details.national_id.upper(), phone=details.phone, user=user, actor=user,
                           role=role)
+
+
+def _retry_on_deadlock(service):
+    """Run a write again (at most three times) when PostgreSQL broke a deadlock by
+    aborting it. Each audit event locks one of the hospital's chain heads, picked at
+    random, until commit; two transactions that each write two events can take two
+    heads in opposite orders. The service's savepoint makes the retry clean: nothing
+    of the aborted attempt (rows, locks, on-commit events) survives it."""
+
+    @functools.wraps(service)
+    def wrapped(**kwargs):
+        for attempt in range(3):
+            try:
+                return service(**kwargs)
+            except OperationalError as error:
+                if getattr(error.__cause__, "pgcode", None) != DEADLOCK_DETECTED or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    return wrapped
 
 
 def _check_no_show_block(patient: Patient, rules: BookingRules, now: datetime.datetime) -> None:
@@ -163,6 +188,7 @@ def _check_idempotency(*, user, idempotency_key: str, fingerprint: str) -> None:
 # --- booking and cancelling --------------------------------------------------------------
 
 
+@_retry_on_deadlock
 def appointment_book(*, user, role: str, hospital_id: int, slot_id: int, details: PatientDetails,
                      idempotency_key: str = "") -> Appointment:
     """Book a place in a slot for the caller's patient record; raises a DomainError
@@ -174,10 +200,16 @@ def appointment_book(*, user, role: str, hospital_id: int, slot_id: int, details
             _lock_user(user)
             _check_idempotency(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
             slot = _slot_for_booking(slot_id, rules, now)
-            patient = _patient_for(user=user, hospital_id=hospital_id, details=details, role=role)
-            _check_no_show_block(patient, rules, now)
-            _check_patient_rules(patient, slot, rules)
+            patient = _patient_of_caller(user=user, details=details)
+            if patient is not None:
+                _check_no_show_block(patient, rules, now)
+                _check_patient_rules(patient, slot, rules)
+            # The slot's row lock comes before any audit chain head (patient.create
+            # below audits): taking them in the other order deadlocks with a booking
+            # that holds the slot and waits for that head.
             visit_number = _take_place(slot, from_hold=False)
+            if patient is None:
+                patient = _new_patient(user=user, hospital_id=hospital_id, details=details, role=role)
             appointment = _create_appointment(slot=slot, patient=patient, user=user, visit_number=visit_number,
                                               idempotency_key=idempotency_key, fingerprint=fingerprint)
             audit_record(action="appointment.book", actor=user, role=role, hospital_id=hospital_id,
@@ -231,6 +263,7 @@ def _offer(entry: WaitlistEntry, offer_minutes: int) -> None:
     waitlist_notify(entry, "waitlist_offer")
 
 
+@_retry_on_deadlock
 def appointment_cancel(*, user, role: str, appointment_id: int) -> Appointment:
     """The patient cancels their own booking before the hospital's deadline."""
     rules = booking_rules()
@@ -262,6 +295,7 @@ def appointment_cancel(*, user, role: str, appointment_id: int) -> Appointment:
 # --- waitlist ------------------------------------------------------------------------------
 
 
+@_retry_on_deadlock
 def waitlist_join(*, user, role: str, hospital_id: int, slot_id: int, details: PatientDetails) -> WaitlistEntry:
     """Queue for a full slot; a place freed later is offered in joining order."""
     rules, now = booking_rules(), timezone.now()
@@ -271,7 +305,9 @@ def waitlist_join(*, user, role: str, hospital_id: int, slot_id: int, details: P
             slot = _slot_for_booking(slot_id, rules, now)
             if slot.remaining > 0:
                 raise ConflictError(_("This slot still has places; book it directly."), code="slot_available")
-            patient = _patient_for(user=user, hospital_id=hospital_id, details=details, role=role)
+            patient = _patient_of_caller(user=user, details=details)
+            if patient is None:
+                patient = _new_patient(user=user, hospital_id=hospital_id, details=details, role=role)
             _check_no_show_block(patient, rules, now)
             _check_patient_rules(patient, slot, rules)
             if WaitlistEntry.objects.filter(slot=slot, patient=patient,
@@ -294,6 +330,7 @@ def waitlist_position(entry: WaitlistEntry) -> int | None:
     return WaitlistEntry.objects.filter(ahead, slot_id=entry.slot_id, status=WaitlistEntry.Status.WAITING).count()
 
 
+@_retry_on_deadlock
 def waitlist_accept(*, user, role: str, entry_id: int, idempotency_key: str = "") -> Appointment:
     """Take the place offered: it becomes a booking with the next visit number."""
     rules, now = booking_rules(), timezone.now()
@@ -322,6 +359,7 @@ def waitlist_accept(*, user, role: str, entry_id: int, idempotency_key: str = ""
     return appointment
 
 
+@_retry_on_deadlock
 def waitlist_leave(*, user, role: str, entry_id: int) -> WaitlistEntry:
     """Leave the queue; an open offer passes to the next in line."""
     rules = booking_rules()
