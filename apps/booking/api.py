@@ -3,6 +3,7 @@
 import datetime
 import re
 
+from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -12,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from apps.core.exceptions import DomainError, NotFoundError
+from apps.core.pagination import StandardPagination
 from apps.patients.api import mask_identifier
 from apps.patients.validators import national_id_problem
 from apps.privacy.audit import AuditedViewMixin
@@ -20,8 +22,9 @@ from apps.tenancy.roles import Role
 
 from .models import Appointment, Expert, WaitlistEntry
 from .rules import booking_rules
-from .selectors import (CATALOGUE_MAX_DAYS, appointments_of_user, catalogue_expert, catalogue_expert_slots,
-                        catalogue_experts, public_catalogue, waitlist_of_user)
+from .selectors import (CATALOGUE_MATCH_CAP, CATALOGUE_MAX_DAYS, appointments_of_user, catalogue_expert,
+                        catalogue_expert_ids, catalogue_expert_slots, catalogue_experts_by_ids, public_catalogue,
+                        waitlist_of_user)
 from .services import (PatientDetails, appointment_book, appointment_cancel, appointment_get_for_user,
                        waitlist_accept, waitlist_join, waitlist_leave, waitlist_position)
 from .voucher import voucher_qr_data_url
@@ -66,11 +69,29 @@ class ExpertOutputSerializer(serializers.ModelSerializer):
         return expert.photo.url if expert.photo else None
 
 
+class _MatchListPaginator(Paginator):
+    """Pages over the list of matching ids, capped at CATALOGUE_MATCH_CAP + 1."""
+
+    @property
+    def count_capped(self) -> bool:
+        return len(self.object_list) > CATALOGUE_MATCH_CAP
+
+
+class CataloguePagination(StandardPagination):
+    django_paginator_class = _MatchListPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count"] = min(self.page.paginator.count, CATALOGUE_MATCH_CAP)
+        return response
+
+
 class CatalogueExpertViewSet(viewsets.GenericViewSet):
     """The public catalogue: experts of every hospital. Anyone may read it."""
 
     permission_classes = [AllowAny]
     serializer_class = ExpertOutputSerializer
+    pagination_class = CataloguePagination
     filter_backends = []
 
     def _actor(self):
@@ -81,8 +102,8 @@ class CatalogueExpertViewSet(viewsets.GenericViewSet):
         filters = ExpertFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         with public_catalogue(actor=self._actor()):
-            page = self.paginate_queryset(catalogue_experts(**filters.validated_data))
-            data = ExpertOutputSerializer(page, many=True).data
+            page = self.paginate_queryset(catalogue_expert_ids(**filters.validated_data))
+            data = ExpertOutputSerializer(catalogue_experts_by_ids(page), many=True).data
         return self.get_paginated_response(data)
 
     @extend_schema(

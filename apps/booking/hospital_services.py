@@ -13,10 +13,10 @@ from apps.privacy.services import audit_record
 from apps.tenancy.models import Department
 
 from .cache import expert_slots_changed
-from .models import Appointment, Expert, Schedule, Slot, WaitlistEntry
+from .models import Appointment, Expert, ExpertSearchTerm, Schedule, Slot, WaitlistEntry
 from .notifications import appointment_notify
 from .rules import booking_rules
-from .search import search_text_for
+from .search import search_terms_for, search_text_for
 from .voucher import voucher_code_from_scan
 
 PERIOD_TIMES = {
@@ -56,10 +56,18 @@ def expert_save(*, actor, role: str, hospital_id: int, department_id: int, name:
         expert.search_text = search_text_for(name, specialties, department.name,
                                              str(Expert.Title(title).label), _title_chinese(title))
         expert.save()
+        expert_search_terms_save(expert)
         audit_record(action="expert.create" if created else "expert.update", actor=actor, role=role,
                      hospital_id=hospital_id, object_type="expert", object_id=expert.pk,
                      detail={"name": name, "title": title, "department": department.pk})
     return expert
+
+
+def expert_search_terms_save(expert: Expert) -> None:
+    """Rewrite the expert's rows of the search index from its search text."""
+    ExpertSearchTerm.objects.filter(expert=expert).delete()
+    ExpertSearchTerm.objects.bulk_create([ExpertSearchTerm(hospital_id=expert.hospital_id, expert=expert, term=term)
+                                          for term in sorted(search_terms_for(expert.search_text))])
 
 
 _TITLES_ZH = {"chief": "主任医师", "associate_chief": "副主任医师", "attending": "主治医师", "resident": "住院医师"}

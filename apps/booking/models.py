@@ -53,6 +53,18 @@ class Expert(TenantOwnedModel):
         return f"{self.name} ({self.get_title_display()})"
 
 
+class ExpertSearchTerm(TenantOwnedModel):
+    """The search's index: every one- and two-character piece of the words in an
+    expert's search text (see search.py). Looking up a query word's pieces here and
+    checking the word itself on the few candidates replaces a scan of every expert."""
+
+    expert = models.ForeignKey(Expert, on_delete=models.CASCADE, related_name="search_terms")
+    term = models.CharField(max_length=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["term", "expert"], name="expert_search_term")]
+
+
 class Schedule(TenantOwnedModel):
     """One session of an expert: a date and a half-day or a time window, cut into slots."""
 

@@ -3,8 +3,13 @@
 An expert's name, specialties, department and title are segmented once, when the
 expert is saved (`search_text_for`), in jieba's search mode, which also emits the
 shorter words inside long ones (糖尿病 -> 糖尿, 尿病, 糖尿病). A query is segmented
-in precise mode and every resulting word must occur in that text: "心内科 高血压"
-finds cardiologists who treat hypertension, "糖尿" finds 糖尿病 specialists.
+in precise mode and every resulting word must occur in one of those words: "心内科
+高血压" finds cardiologists who treat hypertension, "糖尿" finds 糖尿病 specialists.
+
+Finding them without reading every expert: `search_terms_for` lists each one- and
+two-character piece of the stored words (ExpertSearchTerm rows, indexed). A query
+word of one or two characters is looked up directly; a longer one through its
+two-character pieces, then checked whole on those candidates only.
 """
 
 import re
@@ -57,3 +62,17 @@ def query_words(query: str) -> list[str]:
         if word not in words:
             words.append(word)
     return words[:8]
+
+
+def search_terms_for(search_text: str) -> set[str]:
+    """Every one- and two-character piece of the words of a stored search text."""
+    terms = set()
+    for word in search_text.split():
+        terms.update(word)
+        terms.update(word[index:index + 2] for index in range(len(word) - 1))
+    return terms
+
+
+def query_pieces(word: str) -> set[str]:
+    """The index terms a query word needs (all must be present)."""
+    return {word} if len(word) <= 2 else {word[index:index + 2] for index in range(len(word) - 1)}

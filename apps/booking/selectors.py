@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.tenancy.context import unscoped
 
 from .cache import TIMEOUT_SECONDS, expert_version, slots_cache_key
-from .models import Appointment, Expert, Schedule, Slot, WaitlistEntry
-from .search import query_words
+from .models import Appointment, Expert, ExpertSearchTerm, Schedule, Slot, WaitlistEntry
+from .search import query_pieces, query_words
 
 CATALOGUE_MAX_DAYS = 31
 
@@ -29,13 +29,27 @@ def public_catalogue(*, actor=None):
         yield
 
 
+CATALOGUE_MATCH_CAP = 1000
+
+
+def catalogue_expert_ids(**filters) -> list[int]:
+    """The ids of matching experts in listing order, at most CATALOGUE_MATCH_CAP + 1
+    (one more tells the caller there are more). One query that reads no joined rows:
+    the page's rows come after, by id (`catalogue_experts_by_ids`)."""
+    return list(catalogue_experts(**filters).values_list("pk", flat=True)[: CATALOGUE_MATCH_CAP + 1])
+
+
+def catalogue_experts_by_ids(ids: list[int]) -> list[Expert]:
+    rows = Expert.objects.select_related("hospital", "department").in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def catalogue_experts(*, hospital: str | None = None, department: int | None = None, title: str | None = None,
                       date: datetime.date | None = None, q: str | None = None) -> QuerySet[Expert]:
     """Active experts of active hospitals (call inside `public_catalogue()`). With a
     date, only experts with a published session that day. `q` is segmented by jieba
     and every word must match the expert's name, specialties, department or title."""
-    experts = (Expert.objects.filter(active=True, hospital__active=True)
-               .select_related("hospital", "department"))
+    experts = Expert.objects.filter(active=True, hospital__active=True)
     if hospital:
         experts = experts.filter(hospital__slug=hospital)
     if department:
@@ -45,9 +59,32 @@ def catalogue_experts(*, hospital: str | None = None, department: int | None = N
     if date:
         experts = experts.filter(Exists(Schedule.objects.filter(expert=OuterRef("pk"), date=date,
                                                                 status=Schedule.Status.PUBLISHED)))
-    for word in query_words(q or ""):
-        experts = experts.filter(search_text__contains=word)
+    words = query_words(q or "")
+    if words:
+        candidates = _experts_with_every_piece(words)
+        if not candidates:
+            return experts.none()
+        # A literal id list, so the planner reads those rows by primary key and checks
+        # the words on them only (with a subquery it guessed a scan of every expert).
+        experts = experts.filter(pk__in=sorted(candidates))
+        for word in words:
+            if len(word) > 2:  # its two-character pieces are all there; is the word itself?
+                experts = experts.filter(search_text__contains=word)
     return experts.order_by("title_rank", "name", "id")
+
+
+def _experts_with_every_piece(words: list[str]) -> set[int]:
+    """Experts whose index has every piece of every word: one indexed query per word."""
+    candidates = None
+    for word in words:
+        pieces = query_pieces(word)
+        ids = set(ExpertSearchTerm.objects.filter(term__in=pieces).values("expert_id")
+                  .annotate(found=Count("term", distinct=True)).filter(found=len(pieces))
+                  .values_list("expert_id", flat=True))
+        candidates = ids if candidates is None else candidates & ids
+        if not candidates:
+            break
+    return candidates or set()
 
 
 def catalogue_expert(*, expert_id: int) -> Expert | None:
