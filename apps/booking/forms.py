@@ -22,7 +22,7 @@ class ExpertForm(forms.Form):
 class ScheduleForm(forms.Form):
     expert = forms.ModelChoiceField(label=_("Expert"), queryset=Expert.objects.none())
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    period = forms.ChoiceField(label=_("Period"), choices=Schedule.Period.choices)
+    period = forms.ChoiceField(label=_("Session period"), choices=Schedule.Period.choices)
     start_time = forms.TimeField(label=_("Start time"), required=False, widget=forms.TimeInput(attrs={"type": "time"}),
                                  help_text=_("Only for a time window; half-days use their usual hours."))
     end_time = forms.TimeField(label=_("End time"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))

@@ -32,7 +32,7 @@ class Expert(TenantOwnedModel):
     department = models.ForeignKey("tenancy.Department", on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("department"))
     name = models.CharField(_("name"), max_length=100)
-    title = models.CharField(_("title"), max_length=20, choices=Title.choices)
+    title = models.CharField(_("professional title"), max_length=20, choices=Title.choices)
     title_rank = models.PositiveSmallIntegerField(default=2, editable=False)
     specialties = models.CharField(_("specialties"), max_length=500, blank=True)
     introduction = models.TextField(_("introduction"), blank=True)
