@@ -23,3 +23,13 @@ def demo_person(rng: random.Random) -> dict:
         "national_id": first17 + national_id_check_digit(first17),
         "phone": "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9)),
     }
+
+
+# Demo experts per hospital: (name, title, department code, specialties, introduction).
+DEMO_EXPERTS = [
+    ("王建国", "chief", "IM", "高血压, 冠心病, 心力衰竭", "从事心血管内科临床工作三十年。"),
+    ("李秀英", "associate_chief", "IM", "糖尿病, 甲状腺疾病, 骨质疏松", "擅长内分泌代谢疾病的诊治。"),
+    ("张伟", "attending", "IM", "慢性胃炎, 消化道出血", ""),
+    ("陈静", "chief", "RAD", "胸部影像, 肺结节", "肺结节影像诊断。"),
+    ("刘洋", "attending", "LAB", "血常规解读, 贫血", ""),
+]
