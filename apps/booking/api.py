@@ -93,6 +93,8 @@ class CatalogueExpertViewSet(viewsets.GenericViewSet):
     serializer_class = ExpertOutputSerializer
     pagination_class = CataloguePagination
     filter_backends = []
+    queryset = Expert.objects.none()  # for the schema's id type; reads go through public_catalogue()
+    lookup_value_regex = r"\d+"
 
     def _actor(self):
         return self.request.user if self.request.user.is_authenticated else None
@@ -227,6 +229,8 @@ class AppointmentViewSet(_ActionAuditMixin, mixins.ListModelMixin, mixins.Retrie
     permission_classes = [HasTenantRole(Role.PATIENT)]
     serializer_class = AppointmentOutputSerializer
     filter_backends = []
+    queryset = Appointment.objects.none()  # for the schema; get_queryset scopes to the caller
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return appointments_of_user(user=self.request.user)
@@ -286,6 +290,8 @@ class WaitlistViewSet(_ActionAuditMixin, mixins.ListModelMixin, viewsets.Generic
     permission_classes = [HasTenantRole(Role.PATIENT)]
     serializer_class = WaitlistOutputSerializer
     filter_backends = []
+    queryset = WaitlistEntry.objects.none()  # for the schema; get_queryset scopes to the caller
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return waitlist_of_user(user=self.request.user)

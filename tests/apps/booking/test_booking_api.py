@@ -271,3 +271,35 @@ def test_every_booking_write_is_audited(hospital_a, expert_a, patient_user, pati
     assert ("appointment.cancel", "success") in actions
     assert ("patient.create", "success") in actions
     assert ("appointment.create", "invalid") in actions
+
+
+def _queries_for(client, url, params=None):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params or {}).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_list_endpoints_do_not_query_per_row(hospital_a, hospital_b, expert_a, patient_client, api_client, settings):
+    settings.AUDIT_CHAIN_SHARDS = 1  # a first event on a new shard creates its chain head: two more statements
+    # the caller's appointments: the same statements for two rows as for six
+    set_rule(hospital_a, "booking.one_per_expert_per_day", False)
+    slots = make_session(expert_a, slot_minutes=60, period="custom", start_time=datetime.time(8),
+                         end_time=datetime.time(14))
+    details = person()
+    for slot in slots[:2]:
+        assert book(patient_client, slot, details).status_code == 201
+    two = _queries_for(patient_client, URL)
+    for slot in slots[2:6]:
+        assert book(patient_client, slot, details).status_code == 201
+    assert len(patient_client.get(URL).json()["results"]) == 6
+    assert _queries_for(patient_client, URL) == two
+    # the catalogue: the same for one expert as for many, across hospitals
+    api_client.get("/api/v1/booking/experts/")  # its first read creates the platform audit chain's head
+    one = _queries_for(api_client, "/api/v1/booking/experts/")
+    for index in range(5):
+        make_expert(hospital_b, name=f"专家{index}", department_name=f"科室{index}")
+    assert len(api_client.get("/api/v1/booking/experts/").json()["results"]) == 6
+    assert _queries_for(api_client, "/api/v1/booking/experts/") == one
