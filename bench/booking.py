@@ -276,7 +276,7 @@ def overbooking_check(slot_ids: list[int], hospital) -> dict:
 
     with tenant_context(hospital.pk):
         slots = Slot.objects.filter(pk__in=slot_ids).annotate(
-            live=Count("appointments", filter=Q(appointments__status__in=("booked", "checked_in"))))
+            live=Count("appointments", filter=~Q(appointments__status__startswith="cancelled")))
         over = slots.filter(live__gt=F("capacity")).count()
         drift = slots.exclude(live=F("booked")).count()
         full = slots.filter(booked=F("capacity")).count()

@@ -3,8 +3,10 @@ check-in and completion, no-show marking. Every write is audited; the web admin
 views and the periodic job call these."""
 
 import datetime
+from collections import Counter
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -192,7 +194,10 @@ def schedule_stop(*, actor, role: str, schedule_id: int, reason: str) -> int:
         for entry in entries:
             entry.status = WaitlistEntry.Status.CLOSED
             entry.save(update_fields=["status"])
-        Slot.objects.filter(pk__in=[slot.pk for slot in slots]).update(booked=0, held=0)
+        cancelled_per_slot = Counter(appointment.slot_id for appointment in appointments)
+        for slot in slots:
+            # Checked-in or completed patients of a session stopped midway keep their places.
+            Slot.objects.filter(pk=slot.pk).update(booked=F("booked") - cancelled_per_slot[slot.pk], held=0)
         audit_record(action="schedule.stop", actor=actor, role=role, hospital_id=schedule.hospital_id,
                      object_type="schedule", object_id=schedule.pk,
                      detail={"reason": schedule.stop_reason, "cancelled": [a.pk for a in appointments],

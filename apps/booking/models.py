@@ -4,8 +4,9 @@ Every model is tenant-owned (row-level security on PostgreSQL). The public
 catalogue reads Expert, Schedule and Slot across hospitals through one audited
 path (`selectors.catalogue_*`); everything else is read in the hospital's context.
 
-A slot's places: `booked` appointments plus `held` places offered to waitlisted
-patients never exceed `capacity`. Both counters change only through conditional
+A slot's places: `booked` (its appointments that were not cancelled: booked,
+checked in, completed or no-show) plus `held` places offered to waitlisted patients
+never exceed `capacity`. Both counters change only through conditional
 UPDATEs in services (see `services.appointment_book`), never read-then-write.
 """
 

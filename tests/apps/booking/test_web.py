@@ -169,3 +169,16 @@ def test_another_hospitals_session_is_404(admin_client, hospital_b):
     with tenant_context(hospital_b.pk):
         assert Schedule.objects.get(pk=foreign.schedule_id).status == "published"
     assert Expert.unscoped_objects.count() == 1
+
+
+def test_stopping_midway_keeps_the_places_of_checked_in_patients(admin_client, hospital_a, expert_a):
+    slot = make_session(expert_a)[0]
+    vouchers = [book(client_for(member_of(hospital_a, Role.PATIENT)), slot, person()).json() for _ in range(2)]
+    with tenant_context(hospital_a.pk):
+        Appointment.objects.filter(pk=vouchers[0]["id"]).update(date=timezone.localdate())
+    admin_client.post(reverse("booking_web:check-in", args=[vouchers[0]["id"]]))
+    admin_client.post(reverse("booking_web:schedule-stop", args=[slot.schedule_id]), {"reason": "停电"})
+    with tenant_context(hospital_a.pk):
+        statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses == {vouchers[0]["id"]: "checked_in", vouchers[1]["id"]: "cancelled_by_hospital"}
+    assert slot_state(slot) == (5, 1, 0)
