@@ -40,8 +40,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent))
 
-from list_endpoint import (RESULTS_DIR, bench_keys, ensure_database, free_port, log, require_loopback,  # noqa: E402
-                           server_environment, start_server, stop_server, wait_until_up, with_database)
+from list_endpoint import (RESULTS_DIR, _process_cpu_seconds, bench_keys, ensure_database,  # noqa: E402
+                           free_port, log, require_loopback, server_cpu_seconds, server_environment, start_server,
+                           stop_server, wait_until_up, with_database)
 
 SEARCH_HOSPITALS = 5
 SEARCH_EXPERTS = 10_000
@@ -309,6 +310,40 @@ async def search_load(base_url: str, total: int, clients: int) -> dict:
             "statuses": dict(statuses), "median_matches": sorted(hits)[len(hits) // 2]}
 
 
+def database_cpu_seconds(admin_url: str, database: str) -> float:
+    """CPU time so far of the PostgreSQL backends serving `database` (from /proc)."""
+    import psycopg2
+
+    connection = psycopg2.connect(admin_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+            pids = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _process_cpu_seconds(pid)[1]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def measured(args, server_pid: int, run, requests_of) -> dict:
+    """Run one phase and add the CPU it cost per request: the application (gunicorn)
+    and PostgreSQL, whatever else the machine was doing meanwhile."""
+    app_before = server_cpu_seconds(server_pid) or 0.0
+    db_before = database_cpu_seconds(args.admin_url, args.database)
+    figures = run()
+    requests = max(requests_of(figures), 1)
+    figures["app_cpu_ms_per_request"] = round(((server_cpu_seconds(server_pid) or 0.0) - app_before) * 1000
+                                              / requests, 1)
+    figures["db_cpu_ms_per_request"] = round((database_cpu_seconds(args.admin_url, args.database) - db_before)
+                                             * 1000 / requests, 1)
+    return figures
+
+
 def main() -> int:
     args = parse_args()
     environment = setup(args)
@@ -336,15 +371,20 @@ def main() -> int:
         rng = random.Random(int(run_id[-6:]))
         spread_jobs = [(spread_tokens[n], rng.choice(fixture["slots"]), persons[n]) for n in range(args.requests)]
         log(f"spread: {args.clients} clients, {args.requests} requests over {len(fixture['slots'])} slots")
-        spread = asyncio.run(book_many(base_url, spread_jobs, args.clients))
+        requests_of = lambda figures: figures["requests"]  # noqa: E731
+        spread = measured(args, process.pid, lambda: asyncio.run(book_many(base_url, spread_jobs, args.clients)),
+                          requests_of)
         spread["check"] = overbooking_check(fixture["slots"], fixture["hospital"])
         log(f"hot: {args.hot_rounds} rounds of {args.clients} clients on one slot of capacity {args.hot_capacity}")
-        hot = asyncio.run(hot_rounds(base_url, spread_tokens[args.requests:], fixture["hot"],
-                                     persons[args.requests:], args.clients))
+        hot = measured(args, process.pid, lambda: asyncio.run(hot_rounds(
+            base_url, spread_tokens[args.requests:], fixture["hot"], persons[args.requests:], args.clients)),
+            requests_of)
         hot["check"] = overbooking_check(fixture["hot"], fixture["hospital"])
         log("search: 10,000 experts")
-        search_one = asyncio.run(search_load(base_url, args.searches, 1))
-        search_ten = asyncio.run(search_load(base_url, args.searches, 10))
+        search_one = measured(args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 1)),
+                              requests_of)
+        search_ten = measured(args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 10)),
+                              requests_of)
     finally:
         stop_server(process)
     figures = {"spread": spread, "hot": hot, "search_1_client": search_one, "search_10_clients": search_ten,
@@ -352,17 +392,22 @@ def main() -> int:
     (RESULTS_DIR / f"booking-{run_id}.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     print(f"spread over {len(fixture['slots'])} slots, {args.clients} clients: {spread['bookings_per_second']} "
           f"bookings/s, p50 {spread['p50_ms']} ms, p95 {spread['p95_ms']} ms, p99 {spread['p99_ms']} ms; "
-          f"{spread['outcomes']}; {spread['check']}")
+          f"{spread['outcomes']}; {spread['check']}; CPU per request: app {spread['app_cpu_ms_per_request']} ms, "
+          f"PostgreSQL {spread['db_cpu_ms_per_request']} ms")
     print(f"hot slot, {args.clients} clients x {args.hot_rounds} rounds (capacity {args.hot_capacity}): "
           f"{hot['bookings_per_second']} bookings/s ({hot['requests_per_second']} requests/s), p95 "
           f"{hot['p95_ms_median_of_rounds']} ms (median round), {hot['p95_ms_worst_round']} ms (worst); "
-          f"{hot['outcomes']}; {hot['check']}")
+          f"{hot['outcomes']}; {hot['check']}; CPU per request: app {hot['app_cpu_ms_per_request']} ms, "
+          f"PostgreSQL {hot['db_cpu_ms_per_request']} ms")
     for label, figures_ in (("1 client", search_one), ("10 clients", search_ten)):
         print(f"expert search, 10,000 experts, {label}: p50 {figures_['p50_ms']} ms, p95 {figures_['p95_ms']} ms, "
-              f"p99 {figures_['p99_ms']} ms, {figures_['requests_per_second']} req/s; statuses {figures_['statuses']}")
+              f"p99 {figures_['p99_ms']} ms, {figures_['requests_per_second']} req/s; statuses {figures_['statuses']}; "
+              f"CPU per request: app {figures_['app_cpu_ms_per_request']} ms, "
+              f"PostgreSQL {figures_['db_cpu_ms_per_request']} ms")
     overbooked = spread["check"]["slots_over_capacity"] + hot["check"]["slots_over_capacity"]
     drift = spread["check"]["slots_whose_counter_differs"] + hot["check"]["slots_whose_counter_differs"]
-    print(f"overbooked slots: {overbooked}; counters differing from live bookings: {drift}")
+    print(f"overbooked slots: {overbooked}; counters differing from live bookings: {drift}; "
+          f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0 if overbooked == 0 and drift == 0 else 1
 
 
