@@ -9,13 +9,16 @@ SETTINGS = ("configuration_web:settings", _("Settings"))
 ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
 PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
 MONITORING = ("configuration_web:monitoring", _("Monitoring"))
+BOOKING_DAY = ("booking_web:day", _("Appointments"))
+BOOKING_ADMIN = [("booking_web:schedules", _("Sessions")), ("booking_web:experts", _("Experts")),
+                 ("booking_web:statistics", _("Booking statistics"))]
 
 NAVIGATION = {
-    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS,
-                          ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING,
-                          ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
+                          MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
+                          MONITORING, ("api-docs", _("API documentation"))],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, SETTINGS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

@@ -21,12 +21,14 @@ LOGIN = reverse("webadmin:login")
 FIGURES = reverse("webadmin:dashboard-figures")
 SWITCH = reverse("webadmin:switch-hospital")
 
+BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 EXPECTED_NAVIGATION = {
-    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "configuration_web:periodic", "api-docs"],
-    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "api-docs"],
-    Role.DOCTOR: ["webadmin:dashboard", "configuration_web:settings"],
+    Role.PLATFORM_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "configuration_web:settings",
+                          "configuration_web:algorithms", "configuration_web:monitoring", "configuration_web:periodic",
+                          "api-docs"],
+    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "configuration_web:settings",
+                          "configuration_web:algorithms", "configuration_web:monitoring", "api-docs"],
+    Role.DOCTOR: ["webadmin:dashboard", "booking_web:day", "configuration_web:settings"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
 }
