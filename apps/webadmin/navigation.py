@@ -9,6 +9,10 @@ SETTINGS = ("configuration_web:settings", _("Settings"))
 ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
 PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
 MONITORING = ("configuration_web:monitoring", _("Monitoring"))
+COMPLIANCE = [("compliance_web:events", _("Audit events")), ("compliance_web:cases", _("Violation cases")),
+              ("compliance_web:chains", _("Chain verification")), ("compliance_web:manifest-verify",
+                                                                    _("Verify an export")),
+              ("compliance_web:report", _("Monthly report"))]
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS,
@@ -16,6 +20,6 @@ NAVIGATION = {
     Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING,
                           ("api-docs", _("API documentation"))],
     Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
-    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from apps.compliance.schedule import compliance_schedule_ensure
 from apps.configuration.monitoring.schedule import alert_schedule_ensure
 
 
@@ -11,3 +12,5 @@ class Command(BaseCommand):
         job, created = alert_schedule_ensure()
         verb = "created" if created else "already present"
         self.stdout.write(f"{job.name} ({job.task}): {verb}")
+        for job, created in compliance_schedule_ensure():
+            self.stdout.write(f"{job.name} ({job.task}): {'created' if created else 'already present'}")
