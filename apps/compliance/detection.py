@@ -19,7 +19,7 @@ from apps.configuration.selectors import setting_value
 from apps.patients.models import Encounter, Patient
 from apps.privacy.models import AuditEvent
 from apps.privacy.services import audit_record
-from apps.realtime import publish
+from apps.realtime.publish import publish
 from apps.tenancy.context import current_hospital_id
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
