@@ -35,7 +35,7 @@ BULK_THRESHOLD = {
     role: declare(f"compliance.bulk_threshold_{role}", "int", default=default, minimum=1, maximum=1_000_000,
                   description=_interpolate(
                       _("Patients one %(role)s may read or export in the window before a case opens."), {"role": role}), **_EDITORS)
-    for role, default in ((Role.DOCTOR, 60), (Role.HOSPITAL_ADMIN, 200), (Role.COMPLIANCE_OFFICER, 1000),
+    for role, default in ((Role.DOCTOR, 100), (Role.HOSPITAL_ADMIN, 200), (Role.COMPLIANCE_OFFICER, 1000),
                           (Role.PLATFORM_ADMIN, 1000), (Role.PATIENT, 50))
 }
 WORKING_HOURS = declare(
@@ -60,7 +60,7 @@ ANOMALY_ENABLED = declare(
     "compliance.anomaly_enabled", "bool", default=True,
     description=_("Run the access autoencoder over per-user daily features."), **_EDITORS)
 ANOMALY_THRESHOLD = declare(
-    "compliance.anomaly_robust_z", "float", default=6.0, minimum=2.0, maximum=100.0,
+    "compliance.anomaly_robust_z", "float", default=5.0, minimum=2.0, maximum=100.0,
     description=_("Flag a user-day whose reconstruction error is this many robust deviations above its peers'."),
     **_EDITORS)
 ANOMALY_HISTORY_DAYS = declare(

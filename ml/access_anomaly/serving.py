@@ -35,7 +35,12 @@ def flag_outliers(keys, roles, raw, errors, squared, config: AutoencoderConfig) 
         rows = np.flatnonzero(roles_array == role)
         if len(rows) < 5:
             continue  # too few peers to say what is usual
-        z = robust_z(errors[rows])
+        # On log(error + the peers' median error): errors are heavy-tailed and most
+        # days reconstruct almost perfectly, so the MAD of raw errors is tiny (any
+        # slightly unusual day would be flagged) and the log of raw errors spreads the
+        # near-zero ones out (hiding a real outlier). Adding the median damps both.
+        peer_errors = errors[rows]
+        z = robust_z(np.log(peer_errors + float(np.median(peer_errors))))
         medians = np.median(raw[rows], axis=0)
         for position in np.flatnonzero(z >= config.robust_z_threshold):
             row = rows[position]

@@ -73,7 +73,7 @@ def test_the_autoencoder_opens_a_case_with_its_drivers(hospital_a):
                                     sequence))
     AuditEvent.objects.bulk_create(events)
     with tenant_context(hospital_a.pk):
-        opened = anomalies_detect(days=7, config=replace(AutoencoderConfig(), epochs=25, robust_z_threshold=6.0))
+        opened = anomalies_detect(days=7, config=replace(AutoencoderConfig(), epochs=25, robust_z_threshold=4.0))
     assert [case.subject_user_id for case in opened] == [snooper.pk]
     assert opened[0].rule == "access_anomaly" and opened[0].evidence["drivers"]
 
