@@ -35,7 +35,7 @@ def compliance_schedule_ensure() -> list[tuple[PeriodicTask, bool]]:
                     minute=spec["minute"], hour=spec["hour"], day_of_week="*", day_of_month="*",
                     month_of_year="*", timezone="Asia/Shanghai")
                 job = PeriodicTask.objects.create(name=name, task=task, crontab=crontab)
-            audit_record(action="configuration.periodic_task_ensure", hospital_id=None, object_type="periodic_task",
+            audit_record(action="compliance.periodic_task_ensure", hospital_id=None, object_type="periodic_task",
                          object_id=job.pk, detail={"name": name, "task": task})
             results.append((job, True))
     return results
