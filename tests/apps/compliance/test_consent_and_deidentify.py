@@ -103,3 +103,31 @@ def test_k_anonymity_refuses_when_nothing_is_left(hospital_a):
         deidentify_records([{"sex": "M", "age": 23}], purpose="research", mode="anonymise", hospital_id=hospital_a.pk,
                            k=5)
     assert error.value.code == "k_anonymity_not_met"
+
+
+def _records(patients):
+    return [{"patient_id": p.pk, "sex": "F", "age": 41, "region": "110105", "icd10_code": "E11.9"} for p in patients]
+
+
+def test_a_release_without_consent_is_refused_and_nothing_is_audited_as_sent(hospital_a, patient_a):
+    from apps.compliance.release import data_release
+
+    with pytest.raises(ConsentRequiredError):
+        data_release(hospital_id=hospital_a.pk, records=_records([patient_a]), purpose="research", k=1)
+    assert not AuditEvent.objects.filter(action="compliance.data.release").exists()
+
+
+def test_a_consented_release_is_deidentified_and_passes_the_rules(hospital_a, doctor_a):
+    from apps.compliance.release import data_release
+
+    from .conftest import cases, detect
+
+    patients = [patient_create(hospital_id=hospital_a.pk, name=f"患者{n}") for n in range(5)]
+    for patient in patients:
+        consent_record(hospital_id=hospital_a.pk, patient_id=patient.pk, purpose="model_training",
+                       decision="granted", channel="wechat")
+    released = data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="model_training",
+                            actor=doctor_a, role="doctor")
+    assert len(released.records) == 5 and all("pseudonym" in r and "patient_id" not in r for r in released.records)
+    detect(hospital_a)
+    assert cases(hospital_a, "egress_without_consent") == cases(hospital_a, "egress_not_deidentified") == []
