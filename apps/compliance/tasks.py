@@ -14,12 +14,17 @@ ANOMALIES = "ml.compliance_anomalies"
 PURGE_ALL = "compliance.purge_all"
 
 
-@shared_task(name=DETECT_ALL, ignore_result=True)
-def detect_all() -> int:
+def _fan_out(task) -> int:
+    """Queue `task` once per active hospital; each run is in that hospital's context."""
     hospital_ids = list(Hospital.objects.filter(active=True).values_list("pk", flat=True))
     for hospital_id in hospital_ids:
-        detect.delay(hospital_id=hospital_id)
+        task.delay(hospital_id=hospital_id)
     return len(hospital_ids)
+
+
+@shared_task(name=DETECT_ALL, ignore_result=True)
+def detect_all() -> int:
+    return _fan_out(detect)
 
 
 @shared_task(base=TenantTask, name=DETECT, ignore_result=True)
@@ -31,10 +36,7 @@ def detect(*, hospital_id: int) -> dict:
 
 @shared_task(name=ANOMALIES_ALL, ignore_result=True)
 def anomalies_all() -> int:
-    hospital_ids = list(Hospital.objects.filter(active=True).values_list("pk", flat=True))
-    for hospital_id in hospital_ids:
-        anomalies.delay(hospital_id=hospital_id)
-    return len(hospital_ids)
+    return _fan_out(anomalies)
 
 
 @shared_task(base=TenantTask, name=ANOMALIES, ignore_result=True)
