@@ -60,7 +60,7 @@ ANOMALY_ENABLED = declare(
     "compliance.anomaly_enabled", "bool", default=True,
     description=_("Run the access autoencoder over per-user daily features."), **_EDITORS)
 ANOMALY_THRESHOLD = declare(
-    "compliance.anomaly_robust_z", "float", default=5.0, minimum=2.0, maximum=100.0,
+    "compliance.anomaly_robust_z", "float", default=8.0, minimum=2.0, maximum=100.0,
     description=_("Flag a user-day whose reconstruction error is this many robust deviations above its peers'."),
     **_EDITORS)
 ANOMALY_HISTORY_DAYS = declare(

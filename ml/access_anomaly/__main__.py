@@ -1,4 +1,4 @@
-"""python -m ml.access_anomaly <records.csv> [--threshold 5.0]
+"""python -m ml.access_anomaly <records.csv> [--threshold 8.0]
 
 CSV columns: actor_id, role, occurred_at (ISO, local time), action, outcome, patient_id,
 listed_count, ip, egress (0/1). Prints the flagged user-days with their drivers."""

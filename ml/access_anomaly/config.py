@@ -11,7 +11,7 @@ class AutoencoderConfig:
     seed: int = 7
     # A user-day is flagged when its error's robust z-score among the same role's
     # user-days (median and MAD) reaches this.
-    robust_z_threshold: float = 5.0
+    robust_z_threshold: float = 8.0
     # Hours outside [work_start, work_end) count as off hours.
     work_start_hour: int = 7
     work_end_hour: int = 20
