@@ -51,7 +51,7 @@ TOKEN_COUNTRY_LIMIT = declare(
     "compliance.token_country_limit", "int", default=2, minimum=2, maximum=20,
     description=_("Countries of IP origin for one token within the window that open a case."), **_EDITORS)
 TOKEN_WINDOW_MINUTES = declare(
-    "compliance.token_window_minutes", "int", default=24 * 60, minimum=1, maximum=7 * 24 * 60,
+    "compliance.token_window_minutes", "int", default=120, minimum=1, maximum=7 * 24 * 60,
     description=_("Window (minutes) for counting a token's countries."), **_EDITORS)
 EGRESS_ACTIONS = declare(
     "compliance.egress_actions", "str", default=".export,.share,.release", max_length=400,

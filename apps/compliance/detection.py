@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.configuration.selectors import setting_value
@@ -101,9 +102,11 @@ class DatabaseRuleContext:
         return [row for row in rows if row.username in usernames]
 
     def token_events(self, token_ids, *, since, until):
-        # The token id is in the detail (reads) or the object id (logins); JSON lookups
-        # differ between SQLite and PostgreSQL, so filter the window's rows here.
-        rows = self._rows(AuditEvent.objects.filter(hospital_id=self.hospital_id, occurred_at__gte=since,
+        # The token id is in the detail (requests) or the object id (logins).
+        numeric = [int(t) for t in token_ids if str(t).isdigit()]
+        which = (Q(detail__token_id__in=numeric)
+                 | Q(object_type="api_token", action__in=LOGIN_ACTIONS, object_id__in=[str(t) for t in token_ids]))
+        rows = self._rows(AuditEvent.objects.filter(which, hospital_id=self.hospital_id, occurred_at__gte=since,
                                                     occurred_at__lte=until, ip__isnull=False))
         return [row for row in rows if row.token_id in token_ids]
 

@@ -161,3 +161,19 @@ def test_watch_lists_are_set_over_the_api_and_audited(officer_a, patient_a, doct
     bad = client.put(f"{BASE}/watch/staff/{doctor_a.pk}/", {"work_start_hour": 20, "work_end_hour": 8}, format="json")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid")
     assert AuditEvent.objects.filter(action="compliance.patient_watch_set").count() == 1
+
+
+def test_one_real_token_used_from_two_countries_opens_a_case(hospital_a, doctor_a, patient_a):
+    from apps.patients.services import encounter_create
+
+    from .conftest import cases, detect
+
+    with tenant_context(hospital_a.pk):
+        encounter_create(patient=patient_a, attending=doctor_a, started_at=timezone.now())
+    client = client_for(doctor_a)
+    # given the same bearer token calls the API from Shanghai and, minutes later, from Moscow
+    assert client.get(f"/api/v1/patients/{patient_a.pk}/", REMOTE_ADDR="114.80.1.1").status_code == 200
+    assert client.get(f"/api/v1/patients/{patient_a.pk}/", REMOTE_ADDR="95.24.3.3").status_code == 200
+    detect(hospital_a)
+    [case] = cases(hospital_a, "token_multi_country")
+    assert case.evidence["countries"] == ["CN", "RU"] and case.subject_user_id == doctor_a.pk
