@@ -111,3 +111,15 @@ def test_the_database_refuses_to_edit_audit_rows_and_a_tampered_row_is_found(pos
     with tenant_context(hospital_a.pk):
         results = hospital_chains_verify(actor=officer_a, role=Role.COMPLIANCE_OFFICER)
     assert [r["ok"] for r in results if r["events_checked"]].count(False) == 1
+
+
+def test_the_periodic_job_runs_the_rules_for_every_hospital(hospital_a, hospital_b, doctor_a, doctor_b, patient_a):
+    from apps.compliance.tasks import detect_all
+
+    patient_b = patient_create(hospital_id=hospital_b.pk, name="李四")
+    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
+    record(hospital_b, actor=doctor_b, patient=patient_b, occurred_at=at_local(10))
+    assert detect_all.apply().get() == 2
+    from .conftest import cases
+    assert [c.patient_id for c in cases(hospital_a)] == [patient_a.pk]
+    assert [c.patient_id for c in cases(hospital_b)] == [patient_b.pk]
