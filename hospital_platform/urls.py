@@ -16,6 +16,7 @@ api_v1 = [
     path("configuration/", include("apps.configuration.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
     path("booking/", include("apps.booking.urls")),
+    path("compliance/", include("apps.compliance.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("configuration/", include("apps.configuration.web_urls")),
     path("booking/", include("apps.booking.web_urls")),
+    path("compliance/", include("apps.compliance.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

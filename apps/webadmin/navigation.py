@@ -12,6 +12,10 @@ MONITORING = ("configuration_web:monitoring", _("Monitoring"))
 BOOKING_DAY = ("booking_web:day", _("Appointments"))
 BOOKING_ADMIN = [("booking_web:schedules", _("Sessions")), ("booking_web:experts", _("Experts")),
                  ("booking_web:statistics", _("Booking statistics"))]
+COMPLIANCE = [("compliance_web:events", _("Audit events")), ("compliance_web:cases", _("Violation cases")),
+              ("compliance_web:chains", _("Chain verification")), ("compliance_web:manifest-verify",
+                                                                    _("Verify an export")),
+              ("compliance_web:report", _("Monthly report"))]
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
@@ -19,6 +23,6 @@ NAVIGATION = {
     Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
                           MONITORING, ("api-docs", _("API documentation"))],
     Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, SETTINGS],
-    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

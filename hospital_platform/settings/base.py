@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.realtime",
     "apps.configuration",
     "apps.booking",
+    "apps.compliance",
     "apps.webadmin",
 ]
 

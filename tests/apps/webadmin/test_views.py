@@ -29,7 +29,9 @@ EXPECTED_NAVIGATION = {
     Role.HOSPITAL_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "configuration_web:settings",
                           "configuration_web:algorithms", "configuration_web:monitoring", "api-docs"],
     Role.DOCTOR: ["webadmin:dashboard", "booking_web:day", "configuration_web:settings"],
-    Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "configuration_web:settings"],
+    Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "compliance_web:events", "compliance_web:cases",
+                              "compliance_web:chains", "compliance_web:manifest-verify", "compliance_web:report",
+                              "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
 }
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from apps.booking.periodic import booking_schedule_ensure
+from apps.compliance.schedule import compliance_schedule_ensure
 from apps.configuration.monitoring.schedule import alert_schedule_ensure
 
 
@@ -13,3 +14,5 @@ class Command(BaseCommand):
             job, created = ensure()
             verb = "created" if created else "already present"
             self.stdout.write(f"{job.name} ({job.task}): {verb}")
+        for job, created in compliance_schedule_ensure():
+            self.stdout.write(f"{job.name} ({job.task}): {'created' if created else 'already present'}")
