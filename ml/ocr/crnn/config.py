@@ -36,6 +36,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     warmup_steps: int = 200
     clip_norm: float = 5.0
+    curriculum_share: float = 0.3  # share of the run over which degradations ramp up from none
     seed: int = 7
     eval_lines: int = 1000
     eval_seed: int = 1_000_003  # held-out lines come from a seed stream training never draws

@@ -55,16 +55,22 @@ class LineRenderer:
         self.fonts = fonts or available_fonts()
         shares = np.array([share for _, _, share in self.fonts])
         self.font_p = shares / shares.sum()
+        # 0..1: scales how often each degradation is applied. Training starts easy
+        # (clean lines break CTC's all-blank plateau sooner) and ramps up.
+        self.difficulty = 1.0
+
+    def _maybe(self, rng: np.random.Generator, share: float) -> bool:
+        return rng.random() < share * self.difficulty
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """One (float32 (HEIGHT, W) image, normalised label) pair."""
-        text = self.sampler(rng)
+        text = self.sampler(rng, rare_share=max(0.2, self.difficulty))
         gray = self.render(text, rng)
         return prepare(gray), " ".join(text.split())
 
     def render(self, text: str, rng: np.random.Generator) -> np.ndarray:
         path, index, _ = self.fonts[int(rng.choice(len(self.fonts), p=self.font_p))]
-        low_res = rng.random() < 0.2
+        low_res = self._maybe(rng, 0.2)
         size = int(rng.integers(11, 18)) if low_res else int(rng.integers(18, 44))
         font = _font(path, index, size)
         paper = float(rng.uniform(150, 255))
@@ -83,9 +89,9 @@ class LineRenderer:
         draw = ImageDraw.Draw(image)
         origin = (margin - left, margin - top)
         draw.text(origin, text, font=font, fill=int(ink))
-        if rng.random() < 0.15:
+        if self._maybe(rng, 0.15):
             self._neighbours(draw, rng, font, origin, band, canvas_w, ink)
-        if rng.random() < 0.08:
+        if self._maybe(rng, 0.08):
             y = margin + (band * rng.uniform(1.25, 1.6) if rng.random() < 0.5 else -band * rng.uniform(0.25, 0.6))
             draw.line((0, y, canvas_w, y), fill=int(ink), width=max(1, int(size * rng.uniform(0.04, 0.12))))
 
@@ -94,7 +100,7 @@ class LineRenderer:
         y0, y1 = int(round(margin - pad_top)), int(round(margin + band + pad_bottom))
         x0, x1 = int(round(margin - pad_left)), int(round(canvas_w - margin + pad_right))
         page = np.asarray(image, dtype=np.float32)
-        if rng.random() < 0.3:
+        if self._maybe(rng, 0.3):
             angle = rng.uniform(-1.5, 1.5)
             centre = ((x0 + x1) / 2, (y0 + y1) / 2)
             matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
@@ -114,19 +120,19 @@ class LineRenderer:
         draw.text((origin[0] + rng.uniform(-band, band), y), other, font=font, fill=int(ink))
 
     def _degrade(self, crop: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-        if rng.random() < 0.7:
+        if self._maybe(rng, 0.7):
             crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.2) * max(1.0, size / 24))
-        if rng.random() < 0.3:
+        if self._maybe(rng, 0.3):
             ramp = np.linspace(1.0 - rng.uniform(0, 0.3), 1.0, crop.shape[1], dtype=np.float32)
             crop = crop * (ramp if rng.random() < 0.5 else ramp[::-1])[None, :]
-        crop = crop + rng.normal(0, rng.uniform(0, 10), size=crop.shape).astype(np.float32)
+        crop = crop + rng.normal(0, rng.uniform(0, 10) * self.difficulty, size=crop.shape).astype(np.float32)
         crop = np.clip(crop, 0, 255).astype(np.uint8)
-        if rng.random() < 0.25:
+        if self._maybe(rng, 0.25):
             quality = int(rng.integers(30, 90))
             ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, quality])
             if ok:
                 crop = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
-        if rng.random() < 0.3:
+        if self._maybe(rng, 0.3):
             _, crop = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
             if rng.random() < 0.3:
                 kernel = np.ones((2, 2), np.uint8)

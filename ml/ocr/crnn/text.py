@@ -151,15 +151,21 @@ class TextSampler:
         self.cjk = [c for c in codec.chars if "\u4e00" <= c <= "\u9fff"]
         self.printable = [c for c in codec.chars if c != " "]
 
-    def __call__(self, rng: np.random.Generator) -> str:
+    def __call__(self, rng: np.random.Generator, rare_share: float = 1.0) -> str:
+        """`rare_share` scales the share of plain-Chinese and uniform-character lines."""
+        weights = np.array(self.WEIGHTS)
+        for index, kind in enumerate(self.KINDS):
+            if kind in ("chinese", "uniform"):
+                weights[index] *= rare_share
+        weights /= weights.sum()
         for _ in range(10):
-            text = self._draw(rng)
+            text = self._draw(rng, weights)
             if text.strip() and self.codec.covers(text):
                 return text
         return _number(rng)
 
-    def _draw(self, rng: np.random.Generator) -> str:
-        kind = rng.choice(self.KINDS, p=self.WEIGHTS)
+    def _draw(self, rng: np.random.Generator, weights: np.ndarray) -> str:
+        kind = rng.choice(self.KINDS, p=weights)
         if kind == "name":
             return _name(rng)
         if kind == "value":

@@ -37,6 +37,7 @@ def train(out: str | Path, config: TrainConfig, command: str = "", init: str | P
     codec = Codec(build_charset())
     save_charset(codec.chars, out / CHARSET_FILE)
     renderer = LineRenderer(codec)
+    renderer.difficulty = 0.0 if config.curriculum_share > 0 else 1.0
     stream = Prefetch(BatchStream(renderer, config.batch_size, seed=config.seed))
     model = build_model(codec.num_classes, config.model)
     if init:  # continue from an earlier run's weights (same charset and architecture)
@@ -81,6 +82,8 @@ def train(out: str | Path, config: TrainConfig, command: str = "", init: str | P
         else:
             rate = config.learning_rate * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
         optimizer.learning_rate.assign(rate)
+        if config.curriculum_share > 0:  # batches already queued lag by a few steps
+            renderer.difficulty = min(1.0, progress / config.curriculum_share)
         images, _widths, labels = next(stream)
         indices = np.array([[b, t] for b, label in enumerate(labels) for t in range(len(label))], np.int64)
         values = np.array([c for label in labels for c in label], np.int32)
