@@ -32,7 +32,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 12000
-    batch_size: int = 32
+    batch_size: int = 16
     learning_rate: float = 1e-3
     warmup_steps: int = 200
     clip_norm: float = 5.0

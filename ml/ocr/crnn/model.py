@@ -27,9 +27,13 @@ def build_model(num_classes: int, config: ModelConfig = ModelConfig()):
         x = layers.ReLU()(x)
         if pool:
             x = layers.MaxPooling2D(pool_size=pool, strides=pool)(x)
-    x = layers.Reshape((-1, config.conv_filters[-1]))(x)
+    features = layers.Reshape((-1, config.conv_filters[-1]))(x)
+    x = features
     for _ in range(config.rnn_layers):
         x = layers.Bidirectional(layers.LSTM(config.rnn_units, return_sequences=True))(x)
+    # The CNN features also reach the classifier directly: a short gradient path gets
+    # CTC off its all-blank plateau in far fewer steps; the LSTMs add line context.
+    x = layers.Concatenate()([features, x])
     x = layers.Dropout(config.dropout)(x)
     logits = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, logits, name="crnn")

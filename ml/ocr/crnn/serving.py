@@ -50,11 +50,13 @@ class Recogniser:
     def version(self) -> str:
         return str(self.card.get("version", "unversioned"))
 
-    def read(self, crops: list[np.ndarray]) -> list[tuple[str, list[float]]]:
+    def read(self, crops: list[np.ndarray], lexicon=None) -> list[tuple[str, list[float]]]:
         """Grayscale crops (any height) -> (text, per-character confidences) each."""
-        return self.read_prepared([prepare(crop) for crop in crops])
+        return self.read_prepared([prepare(crop) for crop in crops], lexicon)
 
-    def read_prepared(self, images: list[np.ndarray]) -> list[tuple[str, list[float]]]:
+    def read_prepared(self, images: list[np.ndarray], lexicon=None) -> list[tuple[str, list[float]]]:
+        """`lexicon` (ml.ocr.crnn.lexicon.Lexicon), when given, replaces near-miss
+        readings of known terms; a replaced term's characters get the mean confidence."""
         results: list[tuple[str, list[float]] | None] = [None] * len(images)
         # Batches of similar width waste little on padding.
         order = sorted(range(len(images)), key=lambda i: images[i].shape[1])
@@ -69,7 +71,13 @@ class Recogniser:
                 logits = np.asarray(self._predict(batch))
             for row, i in enumerate(members):
                 steps = max(1, int(np.ceil(widths[row] / DOWNSAMPLE)))
-                ids, confidences, _starts = ctc_greedy_decode(softmax(logits[row, :steps]))
-                results[i] = (self.codec.decode(ids), confidences)
+                probabilities = softmax(logits[row, :steps])
+                ids, confidences, _starts = ctc_greedy_decode(probabilities)
+                text = self.codec.decode(ids)
+                term = lexicon.correct(text, probabilities) if lexicon is not None else None
+                if term is not None:
+                    confidences = [float(np.mean(confidences)) if confidences else 0.0] * len(term)
+                    text = term
+                results[i] = (text, confidences)
             start = end
         return results  # type: ignore[return-value]

@@ -104,7 +104,7 @@ def train(out: str | Path, config: TrainConfig, command: str = "", init: str | P
     card = {
         "name": "crnn-lab-report-lines",
         "version": f"crnn-{time.strftime('%Y%m%d')}-s{config.seed}-{step}",
-        "architecture": "CNN (6 conv blocks) + 2 x BiLSTM + CTC, input height 32, variable width, 4 px per time step",
+        "architecture": "CNN (6 conv blocks) + 2 x BiLSTM (CNN features concatenated to their output) + CTC, input height 32, variable width, 4 px per time step",
         "model": dataclasses.asdict(config.model),
         "charset_size": len(codec.chars),
         "training": {
