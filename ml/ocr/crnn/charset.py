@@ -37,22 +37,27 @@ def _is_cjk(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff"
 
 
-def common_cjk_from_jieba(count: int = COMMON_CJK_COUNT) -> list[str]:
-    """The `count` most frequent CJK characters, weighting each word of jieba's
-    dictionary by its corpus frequency."""
+def jieba_dictionary() -> list[tuple[str, int]]:
+    """(word, corpus frequency) for every entry of the dictionary shipped with jieba."""
     import jieba
 
-    dictionary = Path(jieba.__file__).with_name("dict.txt")
-    frequency: Counter[str] = Counter()
-    with dictionary.open(encoding="utf-8") as handle:
+    entries = []
+    with Path(jieba.__file__).with_name("dict.txt").open(encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
-            if len(parts) < 2:
-                continue
-            word, weight = parts[0], int(parts[1])
-            for char in word:
-                if _is_cjk(char):
-                    frequency[char] += weight
+            if len(parts) >= 2:
+                entries.append((parts[0], int(parts[1])))
+    return entries
+
+
+def common_cjk_from_jieba(count: int = COMMON_CJK_COUNT) -> list[str]:
+    """The `count` most frequent CJK characters, crediting each word's frequency to its
+    characters."""
+    frequency: Counter[str] = Counter()
+    for word, weight in jieba_dictionary():
+        for char in word:
+            if _is_cjk(char):
+                frequency[char] += weight
     return [char for char, _ in frequency.most_common(count)]
 
 

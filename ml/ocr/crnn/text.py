@@ -4,12 +4,10 @@ dates, codes, plain Chinese text, and short runs of several table cells."""
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
 from ml.ocr.crnn import vocab
-from ml.ocr.crnn.charset import Codec
+from ml.ocr.crnn.charset import Codec, jieba_dictionary
 
 _LATIN_CODES = vocab.CBC_CODES + vocab.PANEL_CODES
 _HEADER_FIELDS = ("姓名", "性别", "年龄", "科室", "病历号", "住院号", "门诊号", "样本号", "标本号", "床号", "样本类型",
@@ -18,17 +16,10 @@ _HEADER_FIELDS = ("姓名", "性别", "年龄", "科室", "病历号", "住院�
 
 @lru_cache(maxsize=1)
 def _jieba_words() -> tuple[list[str], np.ndarray]:
-    import jieba
-
-    words, weights = [], []
-    with Path(jieba.__file__).with_name("dict.txt").open(encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) >= 2 and all("\u4e00" <= c <= "\u9fff" for c in parts[0]):
-                words.append(parts[0])
-                weights.append(float(parts[1]))
+    entries = [(word, weight) for word, weight in jieba_dictionary() if all("\u4e00" <= c <= "\u9fff" for c in word)]
+    words = [word for word, _ in entries]
     # Square root flattens the Zipf curve so rarer characters are seen too.
-    p = np.sqrt(np.array(weights))
+    p = np.sqrt(np.array([weight for _, weight in entries], dtype=float))
     return words, p / p.sum()
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ml.labreport.synth import FONT_PATH, SynthConfig, render_cbc_report
-from ml.ocr.crnn.charset import Codec, load_charset, normalise
+from ml.ocr.crnn.charset import Codec, build_charset, load_charset, normalise
 from ml.ocr.crnn.config import WEIGHTS_DIR
 from ml.ocr.crnn.data import LineRenderer
 from ml.ocr.crnn.evaluate import evaluate_recogniser, held_out_lines, score_page
@@ -103,6 +103,10 @@ def test_labels_are_normalised_to_one_spelling():
     codec = Codec(load_charset(WEIGHTS_DIR / "charset.txt"))
     assert normalise("姓名：王伟（男）  µmol/L") == "姓名:王伟(男) μmol/L"
     assert codec.decode(codec.encode("白细胞计数：4.56↑")) == "白细胞计数:4.56↑"
+
+
+def test_the_shipped_charset_is_the_one_the_build_makes():
+    assert load_charset(WEIGHTS_DIR / "charset.txt") == build_charset()
 
 
 def test_the_charset_covers_report_vocabulary_and_common_characters():
