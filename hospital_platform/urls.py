@@ -15,6 +15,8 @@ api_v1 = [
     path("", include("apps.realtime.urls")),
     path("configuration/", include("apps.configuration.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
+    path("reminders/", include("apps.reminders.urls")),
+    path("tips/", include("apps.tips.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +27,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("configuration/", include("apps.configuration.web_urls")),
+    path("reminders/", include("apps.reminders.web_urls")),
+    path("tips/", include("apps.tips.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

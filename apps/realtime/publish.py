@@ -46,3 +46,27 @@ def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None
 
     transaction.on_commit(send)
     return envelope
+
+
+def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int | None = None) -> int:
+    """Send many user events after commit in one go: (event_type, data, user_ids)
+    each. One call reuses one event loop and one Redis connection for all of them,
+    where `publish` pays for both per event (about 4 ms); bulk senders such as the
+    dose reminders use this. Returns how many group messages will be sent."""
+    messages = []
+    for event_type, data, user_ids in events:
+        envelope = {"id": uuid.uuid4().hex, "type": event_type, "occurred_at": timezone.now().isoformat(),
+                    "hospital": hospital_id, "data": data}
+        messages += [(user_group(user_id), {"type": "realtime.event", "event": envelope}) for user_id in user_ids]
+
+    async def send_all():
+        layer = get_channel_layer()
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # Best effort, as in publish().
+                logger.exception("realtime publish to %s failed", group)
+
+    if messages:
+        transaction.on_commit(lambda: async_to_sync(send_all)())
+    return len(messages)

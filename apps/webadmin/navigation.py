@@ -9,13 +9,15 @@ SETTINGS = ("configuration_web:settings", _("Settings"))
 ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
 PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
 MONITORING = ("configuration_web:monitoring", _("Monitoring"))
+ADHERENCE = ("reminders_web:adherence", _("Medication adherence"))
+TIPS = ("tips_web:list", _("Health tips"))
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS,
+                          ADHERENCE, TIPS, ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING, ADHERENCE, TIPS,
                           ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING,
-                          ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ADHERENCE, TIPS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

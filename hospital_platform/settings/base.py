@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.realtime",
     "apps.configuration",
+    "apps.reminders",
+    "apps.tips",
     "apps.webadmin",
 ]
 

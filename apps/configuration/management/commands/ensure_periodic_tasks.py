@@ -1,13 +1,18 @@
 from django.core.management.base import BaseCommand
 
 from apps.configuration.monitoring.schedule import alert_schedule_ensure
+from apps.reminders.periodic import reminder_schedules_ensure
+from apps.tips.periodic import tip_schedules_ensure
 
 
 class Command(BaseCommand):
-    help = ("Create the platform's built-in periodic jobs (monitoring alerts) in django-celery-beat if they are "
-            "missing. Idempotent; never changes a job that exists. Run after `migrate`.")
+    help = ("Create the platform's built-in periodic jobs (monitoring alerts, medication reminders, health-tip "
+            "similarities) in django-celery-beat if they are missing. Idempotent; never changes a job that exists. "
+            "Run after `migrate`.")
 
     def handle(self, *args, **options):
-        job, created = alert_schedule_ensure()
-        verb = "created" if created else "already present"
-        self.stdout.write(f"{job.name} ({job.task}): {verb}")
+        jobs = [alert_schedule_ensure()] + reminder_schedules_ensure()
+        jobs += tip_schedules_ensure()
+        for job, created in jobs:
+            verb = "created" if created else "already present"
+            self.stdout.write(f"{job.name} ({job.task}): {verb}")
