@@ -138,8 +138,10 @@ class DoseEvent(TenantOwnedModel):
         REFILL_DUE = "refill_due", _("refill reminder")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    plan = models.ForeignKey(MedicationPlan, on_delete=models.CASCADE, related_name="events")
-    dose = models.ForeignKey(Dose, null=True, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: history is never deleted with what it is about (and the application role
+    # may not DELETE from this table); only doses without history are ever removed.
+    plan = models.ForeignKey(MedicationPlan, on_delete=models.PROTECT, related_name="events")
+    dose = models.ForeignKey(Dose, null=True, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("when"))
     detail = models.JSONField(default=dict, blank=True)

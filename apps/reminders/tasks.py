@@ -26,13 +26,14 @@ def _hospital_ids() -> list[int]:
 
 
 @shared_task(name=DISPATCH_DUE, ignore_result=True)
-def dispatch_due() -> dict:
-    """Every few seconds: settle claims of dead workers, queue due doses."""
+def dispatch_due(*, queue: str | None = None) -> dict:
+    """Every few seconds: settle claims of dead workers, queue due doses (on `queue`
+    when given, so a deployment can give reminders workers of their own)."""
     queued = settled = 0
     for hospital_id in _hospital_ids():
         settled += dispatch.stale_claims_settle(hospital_id=hospital_id)
         for ids in dispatch.due_doses_queue(hospital_id=hospital_id):
-            dispatch_batch.delay(hospital_id=hospital_id, dose_ids=ids)
+            dispatch_batch.apply_async(kwargs={"hospital_id": hospital_id, "dose_ids": ids}, queue=queue)
             queued += len(ids)
     return {"queued": queued, "settled": settled}
 

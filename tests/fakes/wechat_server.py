@@ -25,6 +25,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
+class _Server(ThreadingHTTPServer):
+    # Room for a pool of concurrent senders (the default backlog of 5 refuses them).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FakeWeChat:
     def __init__(self, app_id: str, app_secret: str):
         self.app_id = app_id
@@ -37,7 +43,7 @@ class FakeWeChat:
         self.quota: dict[tuple[str, str], int] = {}
         self.sent: list[dict] = []
         self._failures_left = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -137,6 +143,10 @@ class FakeWeChat:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive like the real API, so bulk senders (dose reminders) reuse connections.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def do_GET(self):
                 url = urlparse(self.path)
                 params = {key: values[0] for key, values in parse_qs(url.query).items()}
