@@ -62,7 +62,7 @@ def _http() -> httpx.Client:
     if _client is None:
         with _client_lock:
             if _client is None:
-                _client = httpx.Client(limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
+                _client = httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     return _client
 
 

@@ -42,8 +42,8 @@ from .models import Dose, DoseEvent, MedicationPlan
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
-SLICE_SIZE = 32
-SEND_THREADS = 16
+SLICE_SIZE = 64
+SEND_THREADS = 32
 _pool: ThreadPoolExecutor | None = None
 
 
