@@ -1,10 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.webadmin.forms import ServiceErrorsMixin
+
 from .models import MedicationPlan
 
 
-class PlanForm(forms.Form):
+class PlanForm(ServiceErrorsMixin, forms.Form):
     drug_name = forms.CharField(label=_("Drug"), max_length=100)
     dose = forms.CharField(label=_("Dose"), max_length=50, help_text=_("For example: 1 tablet, 5 ml."))
     times = forms.CharField(label=_("Times of day"), max_length=200,
@@ -24,10 +26,3 @@ class PlanForm(forms.Form):
         values = dict(self.cleaned_data)
         values["times"] = [part.strip() for part in values["times"].replace("，", ",").split(",") if part.strip()]
         return values
-
-    def add_service_error(self, error) -> None:
-        for field, messages in (error.fields or {}).items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
-        if not error.fields:
-            self.add_error(None, error.message)

@@ -1,10 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.webadmin.forms import ServiceErrorsMixin
+
 from .models import Tip
 
 
-class TipForm(forms.Form):
+class TipForm(ServiceErrorsMixin, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
     category = forms.ChoiceField(label=_("Category"), choices=Tip.Category.choices)
     summary = forms.CharField(label=_("Summary"), max_length=300, required=False)
@@ -14,10 +16,3 @@ class TipForm(forms.Form):
     image = forms.FileField(label=_("Add an image"), required=False,
                             help_text=_("JPEG, PNG, WebP or GIF; resized and compressed on upload, added at the end."))
     published = forms.BooleanField(label=_("Published"), required=False)
-
-    def add_service_error(self, error) -> None:
-        for field, messages in (error.fields or {}).items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
-        if not error.fields:
-            self.add_error(None, error.message)
