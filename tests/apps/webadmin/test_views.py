@@ -23,10 +23,11 @@ SWITCH = reverse("webadmin:switch-hospital")
 
 EXPECTED_NAVIGATION = {
     Role.PLATFORM_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "configuration_web:periodic", "api-docs"],
+                          "configuration_web:monitoring", "configuration_web:periodic", "reminders_web:adherence",
+                          "tips_web:list", "api-docs"],
     Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "api-docs"],
-    Role.DOCTOR: ["webadmin:dashboard", "configuration_web:settings"],
+                          "configuration_web:monitoring", "reminders_web:adherence", "tips_web:list", "api-docs"],
+    Role.DOCTOR: ["webadmin:dashboard", "configuration_web:settings", "reminders_web:adherence", "tips_web:list"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
 }
