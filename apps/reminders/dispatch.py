@@ -139,14 +139,17 @@ def _send(hospital_id: int, doses: list[Dose]) -> list[tuple[Dose, str]]:
         dose, openid = job
         if not openid:
             return dose, Dose.WeChatResult.NO_ACCOUNT
-        for attempt in range(2):  # WeChat busy: once more, then the in-app reminder must do
+        for attempt in range(2):
             try:
                 result = send_subscribe_message(openid=openid, template_id=template, data=_message(dose),
                                                 page=f"pages/reminders/dose?id={dose.pk}")
-            except UpstreamUnavailableError:
-                if attempt == 1:
-                    return dose, Dose.WeChatResult.UNAVAILABLE
-                continue
+            except UpstreamUnavailableError as error:
+                # Only "busy" says WeChat did not send it: try once more. No answer at all
+                # (a timeout, a dropped connection) may follow a delivered message, so it
+                # is never repeated: the in-app reminder has to do.
+                if error.code == "wechat_busy" and attempt == 0:
+                    continue
+                return dose, Dose.WeChatResult.UNAVAILABLE
             if result.sent:
                 return dose, Dose.WeChatResult.SENT
             return dose, (Dose.WeChatResult.NO_QUOTA if result.reason == "no_quota" else Dose.WeChatResult.REFUSED)

@@ -174,3 +174,17 @@ async def test_the_patient_receives_the_reminder_over_the_websocket(fake_wechat,
     assert event["data"]["due_at"].endswith("+08:00")
     await communicator.disconnect()
     await database_sync_to_async(connections.close_all)()
+
+
+def test_a_send_that_times_out_is_not_repeated(fake_wechat, patient_a, settings):
+    # Given WeChat delivers the message but answers after our timeout
+    settings.WECHAT_TIMEOUT_SECONDS = 0.3
+    fake_wechat.grant_subscription("o-wangfang", TEMPLATE, times=5)
+    fake_wechat.delay_next_sends(1, 1.0)
+    dose = due_dose(a_plan(patient_a.patient), minutes_ago=1)
+
+    dispatch_due.delay()
+
+    # Then it is recorded unavailable and not sent a second time
+    assert _reload(dose).wechat_result == Dose.WeChatResult.UNAVAILABLE
+    assert _sent_dose_ids(fake_wechat) == [dose.pk]
