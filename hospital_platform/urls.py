@@ -17,6 +17,8 @@ api_v1 = [
     path("monitoring/", include("apps.configuration.monitoring.urls")),
     path("booking/", include("apps.booking.urls")),
     path("compliance/", include("apps.compliance.urls")),
+    path("reminders/", include("apps.reminders.urls")),
+    path("tips/", include("apps.tips.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("configuration/", include("apps.configuration.web_urls")),
     path("booking/", include("apps.booking.web_urls")),
     path("compliance/", include("apps.compliance.web_urls")),
+    path("reminders/", include("apps.reminders.web_urls")),
+    path("tips/", include("apps.tips.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

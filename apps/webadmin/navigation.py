@@ -16,13 +16,15 @@ COMPLIANCE = [("compliance_web:events", _("Audit events")), ("compliance_web:cas
               ("compliance_web:chains", _("Chain verification")), ("compliance_web:manifest-verify",
                                                                     _("Verify an export")),
               ("compliance_web:report", _("Monthly report"))]
+ADHERENCE = ("reminders_web:adherence", _("Medication adherence"))
+TIPS = ("tips_web:list", _("Health tips"))
 
 NAVIGATION = {
-    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
-                          MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, SETTINGS, ALGORITHMS,
-                          MONITORING, ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, SETTINGS],
+    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, ADHERENCE, TIPS, SETTINGS,
+                          ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, *BOOKING_ADMIN, ADHERENCE, TIPS, SETTINGS,
+                          ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), BOOKING_DAY, ADHERENCE, TIPS, SETTINGS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

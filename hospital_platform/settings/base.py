@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "apps.configuration",
     "apps.booking",
     "apps.compliance",
+    "apps.reminders",
+    "apps.tips",
     "apps.webadmin",
 ]
 
