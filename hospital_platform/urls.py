@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.realtime.urls")),
     path("configuration/", include("apps.configuration.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
+    path("nlp/", include("apps.nlp.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("configuration/", include("apps.configuration.web_urls")),
+    path("nlp/", include("apps.nlp.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

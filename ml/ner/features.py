@@ -71,17 +71,24 @@ class Lexicon:
         self.type_index = {t: i for i, t in enumerate(self.types)}
         self.words = {w: set(ts) & set(self.types) for w, ts in words.items() if w}
         self.max_len = min(MAX_WORD, max((len(w) for w in self.words), default=1))
+        # every proper prefix of a word: matching stops growing a piece as soon as
+        # no word starts with it, instead of trying all MAX_WORD lengths
+        self.prefixes = {w[:k] for w in self.words for k in range(1, len(w))}
 
     @property
     def width(self) -> int:
         return 4 * len(self.types)
 
     def matches(self, norm: str):
-        for i in range(len(norm)):
-            for size in range(1, min(self.max_len, len(norm) - i) + 1):
-                types = self.words.get(norm[i : i + size])
+        words, prefixes, n = self.words, self.prefixes, len(norm)
+        for i in range(n):
+            for end in range(i + 1, min(n, i + self.max_len) + 1):
+                piece = norm[i:end]
+                types = words.get(piece)
                 if types:
-                    yield i, i + size, types
+                    yield i, end, types
+                if piece not in prefixes:
+                    break
 
     def features(self, norm: str) -> np.ndarray:
         out = np.zeros((len(norm), self.width), dtype=np.float32)

@@ -23,6 +23,22 @@ class TextTooLong(ValueError):
     pass
 
 
+def input_signature(config: ModelConfig, lex_width: int) -> dict:
+    import tensorflow as tf
+
+    spec = {"chars": tf.TensorSpec([None, None], tf.int32, name="chars")}
+    if config.use_bigram:
+        spec["bigrams"] = tf.TensorSpec([None, None], tf.int32, name="bigrams")
+    if config.use_seg:
+        spec["seg"] = tf.TensorSpec([None, None], tf.int32, name="seg")
+    if lex_width:
+        spec["lex"] = tf.TensorSpec([None, None, lex_width], tf.float32, name="lex")
+    if config.uses_graph:
+        spec["adj_fwd"] = tf.TensorSpec([None, None, None], tf.float32, name="adj_fwd")
+        spec["adj_bwd"] = tf.TensorSpec([None, None, None], tf.float32, name="adj_bwd")
+    return spec
+
+
 class Tagger:
     def __init__(self, model, featurizer: Featurizer, config: ModelConfig, *, window: int = 256, batch_size: int = 32):
         import tensorflow as tf
@@ -34,7 +50,8 @@ class Tagger:
         self.batch_size = batch_size
         crf = model.get_layer("crf") if config.uses_crf else None
 
-        @tf.function(reduce_retracing=True)
+        # one signature with free batch and length: a graph traced once, whatever the batch shape
+        @tf.function(input_signature=[input_signature(config, featurizer.lex_width)])
         def run(inputs):
             emissions = model(inputs, training=False)
             if crf is None:
