@@ -71,6 +71,19 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _split(args) -> int:
+    from .data import load_ccks, record_to_ccks, split_train_dev
+
+    train, dev = split_train_dev(load_ccks(args.data), seed=args.seed)
+    for records, path in ((train, args.train_out), (dev, args.dev_out)):
+        if path:
+            with open(path, "w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(record_to_ccks(record.text, record.spans), ensure_ascii=False) + "\n")
+    print(json.dumps({"train": len(train), "dev": len(dev)}))
+    return 0
+
+
 def main(argv=None) -> int:
     from .config import LEXICONS, MODEL_NAMES
 
@@ -97,9 +110,14 @@ def main(argv=None) -> int:
     e = sub.add_parser("evaluate", help="strict P/R/F1 per type")
     e.add_argument("--gold", required=True)
     e.add_argument("--pred", required=True)
+    s = sub.add_parser("split", help="write the 70/30 train/dev split as CCKS JSON lines (for evaluate --gold)")
+    s.add_argument("--data", required=True)
+    s.add_argument("--dev-out", dest="dev_out")
+    s.add_argument("--train-out", dest="train_out")
+    s.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate}[args.command](args)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

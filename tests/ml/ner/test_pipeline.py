@@ -16,7 +16,7 @@ from ml.ner.train import set_threads, train  # noqa: E402
 
 from .fixtures import CCKS_TEXTS, write_ccks_dir, write_cmeee_dir  # noqa: E402
 
-TINY = dict(char_dim=24, bigram_dim=8, seg_dim=4, hidden=24, cnn_filters=24, heads=2, gcn_layers=1, dropout=0.0)
+from tests.support.tiny_ner import TINY  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,13 @@ def data_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def memorised(data_dirs, tmp_path_factory):
-    """A BiLSTM-CRF with every lever (bigrams, jieba words, lexicon, CMeEE
+    """A CNN-CRF with every lever (bigrams, jieba words, lexicon, CMeEE
     pre-training) trained until it knows the fixture by heart."""
     set_threads()
     ccks, cmeee = data_dirs
     out = tmp_path_factory.mktemp("model")
-    card = train(str(ccks), str(out), ModelConfig(name="bilstm_crf", lexicon="ccks+cmeee", **TINY),
-                 TrainConfig(max_epochs=25, patience=25, learning_rate=0.02, batch_size=4, lexicon_folds=2,
+    card = train(str(ccks), str(out), ModelConfig(name="cnn_crf", lexicon="ccks+cmeee", **TINY),
+                 TrainConfig(max_epochs=15, patience=15, learning_rate=0.02, batch_size=4, lexicon_folds=2,
                              train_window=40, predict_window=40, cmeee=str(cmeee), pretrain_epochs=1, dev_fraction=0.3))
     return out, card
 
@@ -76,7 +76,7 @@ def test_text_over_the_limit_is_refused(memorised):
         tagger.predict(["a" * (MAX_TEXT + 1)])
 
 
-@pytest.mark.parametrize("name", ["cnn", "cnn_crf", "bilstm_att_crf", "bilstm_gcn_crf"])
+@pytest.mark.parametrize("name", ["cnn", "bilstm_crf", "bilstm_att_crf", "bilstm_gcn_crf"])
 def test_cli_trains_predicts_and_evaluates_each_model(data_dirs, tmp_path, name, capsys, monkeypatch):
     ccks, _cmeee = data_dirs
     out = tmp_path / name
