@@ -7,8 +7,9 @@ from apps.configuration.registry import declare
 
 NER_TASK = declare_algorithm_task(
     "ner",
-    implementations={"bilstm_crf": _("BiLSTM-CRF over characters, bigrams, jieba words and a medical lexicon")},
-    default="bilstm_crf",
+    implementations={"ml_ner": _("ml.ner tagger: a CNN or BiLSTM encoder with a CRF over characters, bigrams, "
+                                 "jieba words and a medical lexicon")},
+    default="ml_ner",
     description=_("Finds diseases, surgeries, drugs, anatomical sites, imaging and laboratory tests in clinical text."),
 )
 STRUCTURE_ENCOUNTERS = declare(
