@@ -125,4 +125,10 @@ def test_search_query_count_does_not_grow_with_rows(doctor_a, stored, hospital_a
     with CaptureQueriesContext(connection) as more:
         after = len(client.get(URL).json()["results"])
     assert after > before
-    assert len(more) == len(few)
+
+    def statements(captured):
+        # the audit append varies by itself (the first event on one of a hospital's chains creates its head)
+        return [q["sql"] for q in captured.captured_queries
+                if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "SET LOCAL")) and "privacy_" not in q["sql"]]
+
+    assert len(statements(more)) == len(statements(few))
