@@ -19,6 +19,7 @@ api_v1 = [
     path("compliance/", include("apps.compliance.urls")),
     path("reminders/", include("apps.reminders.urls")),
     path("tips/", include("apps.tips.urls")),
+    path("nlp/", include("apps.nlp.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("compliance/", include("apps.compliance.web_urls")),
     path("reminders/", include("apps.reminders.web_urls")),
     path("tips/", include("apps.tips.web_urls")),
+    path("nlp/", include("apps.nlp.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

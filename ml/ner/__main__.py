@@ -1,0 +1,127 @@
+"""python -m ml.ner train|predict|evaluate (see docs/nlp.md)."""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _train(args) -> int:
+    from dataclasses import fields
+
+    from .config import ModelConfig, TrainConfig
+    from .train import configure_logging, set_threads, train
+
+    set_threads(args.threads, 1)
+    configure_logging()
+    model_args = {f.name: getattr(args, f.name) for f in fields(ModelConfig) if getattr(args, f.name, None) is not None}
+    model_args["name"] = args.model
+    train_args = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    card = train(args.data, args.out, ModelConfig(**model_args), TrainConfig(**train_args), command=" ".join(["python -m ml.ner"] + sys.argv[1:]))
+    micro = card["metrics"]["dev_strict"]["micro"]
+    print(json.dumps({"out": args.out, "dev_precision": micro["precision"], "dev_recall": micro["recall"], "dev_f1": micro["f1"],
+                      "macro_f1": card["metrics"]["dev_strict"]["macro"]["f1"], "minutes": card["training_minutes"]}))
+    return 0
+
+
+def _predict(args) -> int:
+    from .serving import load_tagger
+    from .train import set_threads
+
+    set_threads(args.threads, 1)
+    tagger = load_tagger(args.model)
+    status = 0
+    lines = sys.stdin.read().splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text = item["originalText"]
+            if not isinstance(text, str):
+                raise TypeError("originalText must be a string")
+            item["entities"] = [{k: e[k] for k in ("start_pos", "end_pos", "label_type")} for e in tagger.entities(text)]
+        except (ValueError, KeyError, TypeError) as error:
+            # one bad line is reported and skipped; the others are still tagged
+            print(f"line {number}: {type(error).__name__}: {error}", file=sys.stderr)
+            status = 2
+            continue
+        print(json.dumps(item, ensure_ascii=False))
+    return status
+
+
+def _read(path):
+    from .data import load_ccks
+
+    return load_ccks(path)
+
+
+def _evaluate(args) -> int:
+    from .evaluate import format_scores, strict_scores
+    from .labels import CCKS_CODES, CCKS_NAMES
+
+    gold, pred = _read(args.gold), _read(args.pred)
+    if [r.text for r in gold] != [r.text for r in pred]:
+        print("gold and pred files must hold the same texts in the same order", file=sys.stderr)
+        return 2
+    scores = strict_scores([r.spans for r in gold], [r.spans for r in pred], list(CCKS_CODES.values()))
+    print(format_scores(scores, CCKS_NAMES))
+    return 0
+
+
+def _split(args) -> int:
+    from .data import load_ccks, record_to_ccks, split_train_dev
+
+    train, dev = split_train_dev(load_ccks(args.data), seed=args.seed)
+    for records, path in ((train, args.train_out), (dev, args.dev_out)):
+        if path:
+            with open(path, "w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(record_to_ccks(record.text, record.spans), ensure_ascii=False) + "\n")
+    print(json.dumps({"train": len(train), "dev": len(dev)}))
+    return 0
+
+
+def main(argv=None) -> int:
+    from .config import LEXICONS, MODEL_NAMES
+
+    parser = argparse.ArgumentParser(prog="python -m ml.ner")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train on CCKS 2019 (70/30 train/dev split)")
+    t.add_argument("--data", required=True, help="CCKS 2019 directory or file")
+    t.add_argument("--model", required=True, choices=MODEL_NAMES)
+    t.add_argument("--out", required=True)
+    t.add_argument("--cmeee", help="CMeEE directory (lexicon and pre-training)")
+    t.add_argument("--pretrain-epochs", dest="pretrain_epochs", type=int)
+    t.add_argument("--lexicon", choices=LEXICONS)
+    t.add_argument("--scheme", choices=("bio", "bioes"))
+    t.add_argument("--no-bigram", dest="use_bigram", action="store_const", const=False)
+    t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
+    for name, kind in (("hidden", int), ("char_dim", int), ("dropout", float), ("learning_rate", float), ("batch_size", int),
+                       ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("lexicon_folds", int),
+                       ("train_window", int), ("limit_records", int)):
+        t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
+    t.add_argument("--threads", type=int, default=1)
+    p = sub.add_parser("predict", help="tag JSON lines {\"originalText\": ...} from stdin")
+    p.add_argument("--model", help="artifact directory (default: the shipped model)")
+    p.add_argument("--threads", type=int, default=1)
+    e = sub.add_parser("evaluate", help="strict P/R/F1 per type")
+    e.add_argument("--gold", required=True)
+    e.add_argument("--pred", required=True)
+    s = sub.add_parser("split", help="write the 70/30 train/dev split as CCKS JSON lines (for evaluate --gold)")
+    s.add_argument("--data", required=True)
+    s.add_argument("--dev-out", dest="dev_out")
+    s.add_argument("--train-out", dest="train_out")
+    s.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    try:
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Configuration of a NER model and of its training, as plain dataclasses."""
+
+from dataclasses import asdict, dataclass, field, fields
+
+MODEL_NAMES = ("cnn", "cnn_crf", "bilstm_crf", "bilstm_att_crf", "bilstm_gcn_crf")
+LEXICONS = ("none", "ccks", "ccks+cmeee")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "bilstm_crf"
+    scheme: str = "bioes"
+    char_dim: int = 100
+    use_bigram: bool = True
+    bigram_dim: int = 50
+    use_seg: bool = True
+    seg_dim: int = 16
+    lexicon: str = "ccks+cmeee"
+    hidden: int = 128
+    cnn_filters: int = 200
+    cnn_layers: int = 3
+    heads: int = 4
+    gcn_layers: int = 2
+    dropout: float = 0.3
+    tags: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.name not in MODEL_NAMES:
+            raise ValueError(f"unknown model {self.name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if self.lexicon not in LEXICONS:
+            raise ValueError(f"unknown lexicon {self.lexicon!r}; choose one of {', '.join(LEXICONS)}")
+        if self.scheme not in ("bio", "bioes"):
+            raise ValueError("scheme must be bio or bioes")
+
+    @property
+    def uses_crf(self) -> bool:
+        return self.name.endswith("_crf")
+
+    @property
+    def uses_graph(self) -> bool:
+        return "gcn" in self.name
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 42
+    dev_fraction: float = 0.3
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    clip_norm: float = 5.0
+    max_epochs: int = 40
+    patience: int = 5
+    max_minutes: float = 18.0
+    train_window: int = 160
+    predict_window: int = 256
+    lexicon_folds: int = 5
+    bigram_min_count: int = 2
+    bigram_max: int = 20000
+    cmeee: str = ""
+    pretrain_epochs: int = 0
+    limit_records: int = 0
+
+
+def to_dict(config) -> dict:
+    return asdict(config)
+
+
+def from_dict(cls, data: dict):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
