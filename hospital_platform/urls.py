@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.patients.urls")),
     path("", include("apps.realtime.urls")),
     path("configuration/", include("apps.configuration.urls")),
+    path("", include("apps.imaging.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
 ]
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.realtime",
     "apps.configuration",
+    "apps.imaging",
     "apps.webadmin",
 ]
 

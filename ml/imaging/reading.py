@@ -101,6 +101,8 @@ def read_photo(data: bytes) -> XrayImage:
     try:
         with Image.open(io.BytesIO(data)) as header:  # reads the header only
             width, height = header.size
+    except Image.DecompressionBombError as error:
+        raise ImageTooLargeError(f"The image is too large to decode safely: {error}") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise NotAnImageError(f"The file looks like a {kind.upper()} but cannot be read: {error}.") from error
     _check_size(width, height)
@@ -111,7 +113,7 @@ def read_photo(data: bytes) -> XrayImage:
         raise NotAnImageError(f"The {kind.upper()} file is damaged and cannot be decoded.")
     values = pixels.astype(np.float32)
     meta = {"Rows": height, "Columns": width, "BitsStored": 8, "PhotometricInterpretation": "MONOCHROME2"}
-    return XrayImage(values=values, kind=kind, window_center=127.5, window_width=256.0,
+    return XrayImage(values=values, kind=kind, window_center=128.0, window_width=256.0,
                      metadata=meta, deidentified_metadata=dict(meta))
 
 
@@ -131,6 +133,8 @@ def read_dicom(data: bytes) -> XrayImage:
         dataset = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError, OSError) as error:
         raise NotAnImageError(f"The DICOM file cannot be parsed: {error}.") from error
+    if "PixelData" not in dataset and "SOPClassUID" not in dataset:
+        raise NotAnImageError("The file has a DICOM preamble but no DICOM object after it.")
     if "PixelData" not in dataset:
         raise DicomWithoutPixelsError(
             "The DICOM file has no pixel data (a structured report or presentation state?). Upload the image itself.")
