@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.exceptions import ConflictError, DomainError, PermissionDeniedError
 from apps.privacy.services import audit_record
-from apps.realtime import publish
+from apps.realtime.publish import publish
 from apps.tenancy.roles import Role
 from ml.imaging.config import CLASS_NAMES
 from ml.imaging.errors import ImagingInputError
