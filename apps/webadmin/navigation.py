@@ -9,13 +9,14 @@ SETTINGS = ("configuration_web:settings", _("Settings"))
 ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
 PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
 MONITORING = ("configuration_web:monitoring", _("Monitoring"))
+IMAGING = ("imaging_web:studies", _("Imaging"))
 
 NAVIGATION = {
-    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS,
+    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), IMAGING, SETTINGS, ALGORITHMS, MONITORING,
+                          PERIODIC_JOBS, ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), IMAGING, SETTINGS, ALGORITHMS, MONITORING,
                           ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), SETTINGS, ALGORITHMS, MONITORING,
-                          ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), IMAGING, SETTINGS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }
