@@ -109,8 +109,15 @@ def _event_data(study: ImagingStudy) -> dict:
 
 
 def _announce(study: ImagingStudy, event_type: str) -> None:
-    user_ids = [study.uploaded_by_id] if study.uploaded_by_id else []
-    publish(event_type, _event_data(study), user_ids=user_ids, hospital_id=study.hospital_id, roles=EVENT_ROLES)
+    """Doctors of the hospital and a staff uploader get the full result (one envelope, one
+    id, even when a doctor is in both groups); a patient who uploaded their own study
+    hears only that its status changed: preliminary findings are not for patients."""
+    uploader = study.uploaded_by_id
+    if uploader and uploader == study.patient.user_id:
+        publish(event_type, {"study": study.pk, "status": study.status}, user_ids=[uploader])
+        uploader = None
+    publish(event_type, _event_data(study), user_ids=[uploader] if uploader else [], hospital_id=study.hospital_id,
+            roles=EVENT_ROLES)
 
 
 def _load_image8(study: ImagingStudy) -> np.ndarray:

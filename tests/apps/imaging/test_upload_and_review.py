@@ -198,10 +198,14 @@ def test_a_patient_sees_their_study_but_not_preliminary_findings(
     assert mine.get(f"{STUDIES}{study_id}/heatmap/").status_code == 403
 
 
-def test_a_patient_uploads_for_themselves(patient_user_a, patient_a, django_capture_on_commit_callbacks):
+def test_a_patient_uploads_for_themselves_and_hears_only_the_status(patient_user_a, patient_a, listen,
+                                                                    django_capture_on_commit_callbacks):
+    listener = listen(patient_user_a.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = _upload(client_for(patient_user_a), None, jpeg_bytes(phantom(256, seed=1).image), name="me.jpg")
     assert response.status_code == 201 and response.json()["patient"] == patient_a.pk
+    pushed = [message["event"] for message in listener.events()]
+    assert [event["data"] for event in pushed] == [{"study": response.json()["id"], "status": "preliminary"}]
 
 
 def test_another_hospital_sees_nothing(doctor_a, doctor_b, patient_a, django_capture_on_commit_callbacks):
