@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.exceptions import ConflictError, DomainError, PermissionDeniedError
 from apps.privacy.services import audit_record
@@ -48,11 +49,26 @@ def _display_png(values: np.ndarray, low: float, high: float) -> bytes:
     return encoded.tobytes()
 
 
+# ml.imaging has no Django, so its messages are English; users get these, by error code.
+REFUSAL_MESSAGES = {
+    "not_an_image": gettext_lazy("The file is not a DICOM, PNG or JPEG image we can read."),
+    "dicom_without_pixels": gettext_lazy("The DICOM file has no pixel data (a report or presentation state?). "
+                                  "Upload the image itself."),
+    "unsupported_transfer_syntax": gettext_lazy("This DICOM file is compressed in a way we cannot decode. Export it "
+                                         "uncompressed (Explicit VR Little Endian) and upload it again."),
+    "unsupported_bit_depth": gettext_lazy("16-bit PNG images are not accepted: upload the DICOM file, or an 8-bit PNG "
+                                   "or JPEG."),
+    "image_too_large": gettext_lazy("The image is too large (at most 12,000 pixels a side and 50 million pixels). "
+                             "Export it at a lower resolution."),
+    "file_too_large": gettext_lazy("The file is larger than 64 MB."),
+}
+
+
 def _refuse(error: ImagingInputError, *, hospital_id, actor, role, patient_id, name) -> None:
     audit_record(action="imaging_study.upload", actor=actor, role=role, hospital_id=hospital_id,
                  object_type="imaging_study", patient_id=patient_id, outcome="invalid",
-                 detail={"code": error.code, "file": name[:100]})
-    raise ImagingInputRefused(error.message, code=error.code)
+                 detail={"code": error.code, "reason": error.message[:300], "file": name[:100]})
+    raise ImagingInputRefused(str(REFUSAL_MESSAGES.get(error.code, error.message)), code=error.code)
 
 
 def imaging_study_upload(*, hospital_id: int, patient, data: bytes, filename: str = "", modality: str = "DX",
@@ -62,7 +78,7 @@ def imaging_study_upload(*, hospital_id: int, patient, data: bytes, filename: st
     from ml.imaging.reading import read_image
 
     if len(data) > MAX_UPLOAD_BYTES:
-        _refuse(ImagingInputError(_("The file is larger than 64 MB."), code="file_too_large"),
+        _refuse(ImagingInputError("larger than 64 MB", code="file_too_large"),
                 hospital_id=hospital_id, actor=actor, role=role, patient_id=patient.pk, name=filename)
     try:
         xray = read_image(data)
