@@ -87,7 +87,7 @@ def main():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "hospital_platform", "worker", "-Q", "ml",
                                "--pool", "solo", "-n", "imaging-bench@%h", "--loglevel", "WARNING"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("IMAGING_BENCH_WORKER_LOG", os.devnull), "w"))
     try:
         timings = asyncio.run(run(args.uploads, args.size))
     finally:
