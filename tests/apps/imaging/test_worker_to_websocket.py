@@ -5,10 +5,7 @@ Redis channel layer to the uploader's WebSocket (and to nobody at another hospit
 import numpy as np
 import pytest
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 
@@ -16,26 +13,19 @@ from apps.accounts.models import ApiToken
 from apps.accounts.services import token_issue
 from apps.patients.services import patient_create
 from apps.tenancy.roles import Role
-from hospital_platform.asgi import application
-from hospital_platform.celery import app as celery_app
 from ml.imaging.synth import phantom
 from tests.conftest import client_for
 from tests.factories import HospitalFactory, member_of
 from tests.ml.imaging.samples import dicom_bytes, jpeg_bytes, png_bytes
+from tests.support.live import connect_events, real_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 
 @pytest.fixture
 def ml_worker():
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (set REDIS_URL); CI always runs it")
-    celery_app.conf.task_always_eager = False
-    celery_app.control.purge()
-    with start_worker(celery_app, queues=["ml"], pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield celery_app
-    celery_app.conf.task_always_eager = True
-    connections.close_all()
+    with real_worker(["ml"], private_ml_queue=True) as app:
+        yield app
 
 
 @database_sync_to_async
@@ -49,19 +39,10 @@ def _set_up():
     return doctor, patient, tokens
 
 
-async def _listen(token):
-    communicator = WebsocketCommunicator(application, "/ws/v1/events/",
-                                         headers=[(b"authorization", f"Bearer {token}".encode())])
-    connected, _ = await communicator.connect()
-    assert connected
-    assert (await communicator.receive_json_from(timeout=5))["type"] == "connection.ready"
-    return communicator
-
-
 async def test_dicom_png_and_jpeg_flow_through_a_real_worker_to_the_websocket(ml_worker, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
     doctor, patient, (doctor_token, other_token) = await _set_up()
-    doctor_ws, other_ws = await _listen(doctor_token), await _listen(other_token)
+    doctor_ws, other_ws = await connect_events(doctor_token), await connect_events(other_token)
     image = phantom(256, lesions=2, seed=12).image
     uploads = {"a.dcm": dicom_bytes(image.astype(np.uint16) * 16), "b.png": png_bytes(image),
                "c.jpg": jpeg_bytes(image)}
