@@ -87,6 +87,19 @@ def main(argv=None) -> int:
     print(f"detect() on a 1024x1024 image (CLAHE, letterbox to {detector.config.image_size} px, forward, decode, "
           f"NMS), one core: CPU time p50 {_percentile(cpu, 50):.1f} ms; wall p50 {_percentile(wall, 50):.1f} ms")
 
+    from ml.imaging.serving import classify
+
+    for _ in range(2):
+        classify(classifier, image)
+    wall, cpu = [], []
+    for _ in range(max(args.runs // 4, 5)):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        classify(classifier, image)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    print(f"classify() with Grad-CAM and embedding on the same image, one core: CPU time p50 "
+          f"{_percentile(cpu, 50):.1f} ms; wall p50 {_percentile(wall, 50):.1f} ms")
+
     size = detector.config.image_size
     synthetic = detector_map(detector, synthetic_samples(args.synthetic, size, SYNTHETIC_TEST_SEED))
     print(f"mAP@0.5 on {synthetic['images']} fresh phantoms ({synthetic['boxes']} boxes): {synthetic['map50']:.3f} "
