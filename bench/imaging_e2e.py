@@ -60,7 +60,7 @@ async def run(uploads: int, size: int) -> list[float]:
         study = response.json()["id"]
         seen = set()
         while True:
-            event = await socket.receive_json_from(timeout=120)
+            event = await socket.receive_json_from(timeout=300)
             if event["type"] == "imaging.study.analysed" and event["data"]["study"] == study and event["id"] not in seen:
                 break
             seen.add(event["id"])

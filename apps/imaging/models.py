@@ -14,7 +14,7 @@ class ImagingStudy(TenantOwnedModel):
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("uploaded")
-        ANALYSED = "preliminary", _("preliminary (awaiting review)")
+        PRELIMINARY = "preliminary", _("preliminary (awaiting review)")
         SIGNED_OFF = "signed_off", _("signed off")
         REJECTED = "rejected", _("rejected")
         FAILED = "failed", _("analysis failed")

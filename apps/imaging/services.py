@@ -180,7 +180,7 @@ def imaging_study_analyse(*, study_id: int) -> ImagingStudy | None:
                     model_name=analysis.detector_name, model_version=analysis.detector_version)
             for found in analysis.findings if found.box[2] > found.box[0] and found.box[3] > found.box[1]])
         study.heatmap_file.save(f"{study.source_sha256[:16]}-cam.png", heatmap, save=False)
-        study.status = ImagingStudy.Status.ANALYSED
+        study.status = ImagingStudy.Status.PRELIMINARY
         study.lesion_probability = round(analysis.lesion_probability, 4)
         study.lesion_threshold = round(analysis.lesion_threshold, 4)
         study.classifier_model = analysis.classifier_label[:120]
@@ -217,7 +217,7 @@ def imaging_study_review(*, study: ImagingStudy, reviewer, role: str, decision: 
     verdicts, added = verdicts or [], added or []
     with transaction.atomic():
         study = ImagingStudy.objects.select_for_update().get(pk=study.pk)
-        if study.status != ImagingStudy.Status.ANALYSED:
+        if study.status != ImagingStudy.Status.PRELIMINARY:
             raise ConflictError(_("Only a study with preliminary findings can be reviewed."), code="not_reviewable")
         findings = {f.pk: f for f in study.findings.filter(verdict=Finding.Verdict.PENDING)}
         now, changes = timezone.now(), []

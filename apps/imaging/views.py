@@ -81,7 +81,7 @@ def viewer(request, study_id: int):
         "boxes": [{"id": f.pk, "label": f.label, "box": f.box, "confidence": f.confidence, "verdict": f.verdict}
                   for f in findings],
         "similar": similar_studies(study=study, limit=int(setting_value(SIMILAR_STUDIES))),
-        "may_review": request.tenant.role == Role.DOCTOR and study.status == ImagingStudy.Status.ANALYSED,
+        "may_review": request.tenant.role == Role.DOCTOR and study.status == ImagingStudy.Status.PRELIMINARY,
         "flagged": (study.lesion_probability is not None and study.lesion_threshold is not None
                     and study.lesion_probability >= study.lesion_threshold),
     })
