@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.patients.urls")),
     path("", include("apps.realtime.urls")),
     path("configuration/", include("apps.configuration.urls")),
+    path("", include("apps.imaging.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
     path("booking/", include("apps.booking.urls")),
     path("compliance/", include("apps.compliance.urls")),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("reminders/", include("apps.reminders.web_urls")),
     path("tips/", include("apps.tips.web_urls")),
     path("nlp/", include("apps.nlp.web_urls")),
+    path("imaging/", include("apps.imaging.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

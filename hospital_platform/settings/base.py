@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.reminders",
     "apps.tips",
     "apps.nlp",
+    "apps.imaging",
     "apps.webadmin",
 ]
 

@@ -61,7 +61,7 @@ def test_page_shows_each_task_its_implementation_and_the_registered_models(admin
     assert response.status_code == 200
     panel = task_panel(response.content)
     assert "tiny MLP" in panel and 'data-testid="activate-form"' in panel
-    assert text_of(response.content, "active-model") == "无"
+    assert text_of(task_panel(response.content), "active-model") == "无"
     html = response.content.decode()
     v2 = registered["v2"]
     assert f'title="{v2.checksum_sha256}" data-testid="artifact-checksum">{v2.checksum_sha256[:12]}<' in html

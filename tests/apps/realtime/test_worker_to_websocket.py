@@ -4,10 +4,7 @@ through the Redis channel layer, and a WebSocket client receives the event."""
 
 import pytest
 from asgiref.sync import sync_to_async
-from celery.contrib.testing.worker import start_worker
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import connections
 
 from apps.accounts.models import ApiToken
@@ -15,25 +12,17 @@ from apps.accounts.services import token_issue
 from apps.realtime.models import Notice
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
-from hospital_platform.asgi import application
-from hospital_platform.celery import app as celery_app
 from tests.conftest import client_for
 from tests.factories import HospitalFactory, member_of
+from tests.support.live import connect_events, real_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 
 @pytest.fixture
-def real_worker():
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (set REDIS_URL); CI always runs it")
-    celery_app.conf.task_always_eager = False
-    celery_app.control.purge()  # nothing left over from an earlier run
-    with start_worker(celery_app, queues=["default"], pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10):
-        yield celery_app
-    celery_app.conf.task_always_eager = True
-    connections.close_all()
+def default_worker():
+    with real_worker(["default"]) as app:
+        yield app
 
 
 @database_sync_to_async
@@ -47,19 +36,10 @@ def _set_up():
     return hospital, admin, tokens[doctor], tokens[other_doctor]
 
 
-async def _listen(token):
-    communicator = WebsocketCommunicator(application, "/ws/v1/events/",
-                                         headers=[(b"authorization", f"Bearer {token}".encode())])
-    connected, _ = await communicator.connect()
-    assert connected
-    assert (await communicator.receive_json_from(timeout=5))["type"] == "connection.ready"
-    return communicator
-
-
-async def test_a_notice_travels_api_to_worker_to_websocket(real_worker):
+async def test_a_notice_travels_api_to_worker_to_websocket(default_worker):
     # Given a doctor of hospital A and one of hospital B, both connected
     hospital, admin, doctor_token, other_token = await _set_up()
-    doctor_ws, other_ws = await _listen(doctor_token), await _listen(other_token)
+    doctor_ws, other_ws = await connect_events(doctor_token), await connect_events(other_token)
 
     # when A's administrator sends a notice to A's doctors through the API
     response = await sync_to_async(lambda: client_for(admin).post(

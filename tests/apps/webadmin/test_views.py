@@ -24,14 +24,14 @@ SWITCH = reverse("webadmin:switch-hospital")
 BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 PATIENT_SERVICES = ["reminders_web:adherence", "tips_web:list"]
 EXPECTED_NAVIGATION = {
-    Role.PLATFORM_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "nlp_web:entities", *PATIENT_SERVICES,
+    Role.PLATFORM_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
                           "configuration_web:settings",
                           "configuration_web:algorithms", "configuration_web:monitoring", "configuration_web:periodic",
                           "api-docs"],
-    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "nlp_web:entities", *PATIENT_SERVICES,
+    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
                           "configuration_web:settings",
                           "configuration_web:algorithms", "configuration_web:monitoring", "api-docs"],
-    Role.DOCTOR: ["webadmin:dashboard", "booking_web:day", "nlp_web:entities", *PATIENT_SERVICES,
+    Role.DOCTOR: ["webadmin:dashboard", "booking_web:day", "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
                   "configuration_web:settings"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "compliance_web:events", "compliance_web:cases",
                               "compliance_web:chains", "compliance_web:manifest-verify", "compliance_web:report",
