@@ -13,6 +13,7 @@ api_v1 = [
     path("auth/", include("apps.accounts.urls")),
     path("", include("apps.patients.urls")),
     path("", include("apps.realtime.urls")),
+    path("", include("apps.reports.urls")),
     path("configuration/", include("apps.configuration.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
 ]

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.realtime",
     "apps.configuration",
+    "apps.reports",
     "apps.webadmin",
 ]
 
@@ -259,6 +260,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Trained model artifacts (shared storage that every ML worker mounts). Registered
 # artifacts must live under it.
 MODEL_STORAGE_ROOT = Path(os.environ.get("MODEL_STORAGE_ROOT", VAR_DIR / "models"))
+# Lab-report uploads: the largest file accepted (bytes); pixel limits are in
+# ml.labreport.images.ImageLimits.
+LAB_REPORT_MAX_UPLOAD_BYTES = int(os.environ.get("LAB_REPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
