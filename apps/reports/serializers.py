@@ -76,7 +76,9 @@ class LabReportDetailSerializer(LabReportListSerializer):
 
     def to_representation(self, report):
         data = super().to_representation(report)
-        if data.get("flags_count") is None and not self._hidden():
+        if self._hidden():
+            data["flags_count"] = None
+        elif data.get("flags_count") is None:
             data["flags_count"] = self.get_flags_count(report)
         return data
 
