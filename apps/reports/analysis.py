@@ -49,11 +49,11 @@ def analyse_upload(data: bytes, *, engine: str, sex: str | None, age: int | None
     """Decode, read every page, merge the pages' items (first reading of a code wins)
     and interpret them. Raises ImageRejected for a file that cannot be read and
     AnalysisFailed("no_indicators") when nothing was recognised."""
+    started = time.perf_counter()
+    decoded = decode_upload(data, limits=upload_limits())
     from ml.labreport.interpret import interpret
     from ml.labreport.pipeline import analyse_image
 
-    started = time.perf_counter()
-    decoded = decode_upload(data, limits=upload_limits())
     timings = {"decode": (time.perf_counter() - started) * 1000}
     analyses: list[Analysis] = [analyse_image(page, engine=engine, sex=sex, age=age) for page in decoded.pages]
     items, seen = [], set()
