@@ -26,6 +26,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("configuration/", include("apps.configuration.web_urls")),
+    path("reports/", include("apps.reports.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 
