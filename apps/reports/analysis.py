@@ -51,10 +51,9 @@ def analyse_upload(data: bytes, *, engine: str, sex: str | None, age: int | None
     AnalysisFailed("no_indicators") when nothing was recognised."""
     started = time.perf_counter()
     decoded = decode_upload(data, limits=upload_limits())
-    from ml.labreport.interpret import interpret
     from ml.labreport.pipeline import analyse_image
 
-    timings = {"decode": (time.perf_counter() - started) * 1000}
+    timings = {"decode_ms": (time.perf_counter() - started) * 1000}
     analyses: list[Analysis] = [analyse_image(page, engine=engine, sex=sex, age=age) for page in decoded.pages]
     items, seen = [], set()
     for analysis in analyses:
@@ -74,10 +73,12 @@ def analyse_upload(data: bytes, *, engine: str, sex: str | None, age: int | None
     )
     if not items:
         raise AnalysisFailed("no_indicators", "No lab indicators were recognised on the report.")
+    from ml.labreport.interpret import interpret
+
     interpreted_at = time.perf_counter()
     result.interpretation = interpret(items, sex=sex, age=age)
-    result.timings_ms["interpret"] = (time.perf_counter() - interpreted_at) * 1000
-    result.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    result.timings_ms["interpret_ms"] = (time.perf_counter() - interpreted_at) * 1000
+    result.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
     return result
 
 

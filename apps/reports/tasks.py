@@ -56,5 +56,5 @@ def lab_report_analyse(*, hospital_id: int, report_id: int, attempt: int) -> str
         return "preliminary" if stored else "superseded"
     with tenant_context(hospital_id):
         lab_report_fail(report_id=report_id, attempt=attempt, code=code, reason=reason, engine=job.engine,
-                        timings_ms={"total": round((time.perf_counter() - started) * 1000, 1)})
+                        timings_ms={"total_ms": round((time.perf_counter() - started) * 1000, 1)})
     return "failed"

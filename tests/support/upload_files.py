@@ -88,3 +88,20 @@ def jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
 def huge_page_pdf() -> bytes:
     """A one-page PDF whose page is 200 inches square: 40,000 px a side at 200 dpi."""
     return pdf_bytes(np.full((100, 100, 3), 255, np.uint8), resolution=0.5)
+
+
+def text_page(seed: int = 0) -> np.ndarray:
+    """A printed page of ordinary prose: plenty of ink, no lab indicators."""
+    from PIL import ImageDraw, ImageFont
+
+    from ml.labreport.synth import FONT_PATH
+
+    lines = ["关于门诊楼电梯维修的通知", "各位患者及家属：", "因设备年度检修，门诊楼东侧电梯将于本周六暂停使用。",
+             "请您改乘西侧电梯或步行楼梯，给您带来不便，敬请谅解。", "Notice: the east lift is closed for maintenance.",
+             "Please use the west lift or the stairs.", "后勤保障处", "二〇二六年十一月"]
+    page = Image.new("RGB", (1240, 1754), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(FONT_PATH), 36)
+    for index, line in enumerate(lines):
+        draw.text((120, 160 + index * 90), line, fill="black", font=font)
+    return np.asarray(page)[:, :, ::-1].copy()

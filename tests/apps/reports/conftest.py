@@ -68,7 +68,7 @@ def analysis_from_truth(seed: int = 1) -> ReportAnalysis:
                              codes=[item.code for item in abnormal]),
         advice=[], urgency="soon", model_version="truth-fixture")
     return ReportAnalysis(items=items, interpretation=interpretation, rotation=0, engine="tesseract",
-                          engine_version="5.3.0", page_count=1, pages_analysed=1, timings_ms={"total": 1.0})
+                          engine_version="5.3.0", page_count=1, pages_analysed=1, timings_ms={"total_ms": 1.0})
 
 
 def make_preliminary(patient, actor, role=Role.DOCTOR, seed: int = 1) -> LabReport:
