@@ -34,7 +34,8 @@ def worker_process(queue: str, *, env: dict | None = None, log_path: Path | None
     environment = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
                    "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
                                                             "hospital_platform.settings.test"),
-                   "MEDIA_ROOT": str(settings.MEDIA_ROOT), "OMP_THREAD_LIMIT": "1", **(env or {})}
+                   "MEDIA_ROOT": str(settings.MEDIA_ROOT), "OMP_THREAD_LIMIT": "1", "CELERY_ML_QUEUE": queue,
+                   **(env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "hospital_platform", "worker", "-Q", queue, "--pool", "solo",
