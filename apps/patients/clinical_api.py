@@ -66,17 +66,22 @@ def _tenant_object(model, pk, field: str):
     return obj
 
 
-class EncounterViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       viewsets.GenericViewSet):
-    audit_object_type = "encounter"
+class _ClinicalRecordViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                             mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Staff record and read; a patient reads their own (the selectors scope)."""
+
     audit_patient_field = "patient_id"
-    serializer_class = EncounterOutputSerializer
-    filterset_fields = ["patient", "kind"]
-    ordering_fields = ["started_at"]
 
     def get_permissions(self):
         roles = WRITE_ROLES if self.action == "create" else READ_ROLES
         return [HasTenantRole(*roles)()]
+
+
+class EncounterViewSet(_ClinicalRecordViewSet):
+    audit_object_type = "encounter"
+    serializer_class = EncounterOutputSerializer
+    filterset_fields = ["patient", "kind"]
+    ordering_fields = ["started_at"]
 
     def get_queryset(self):
         return encounter_list_for(user=self.request.user, tenant=tenant_of(self.request))
@@ -96,17 +101,11 @@ class EncounterViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(EncounterOutputSerializer(encounter).data, status=201)
 
 
-class DiagnosisViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       viewsets.GenericViewSet):
+class DiagnosisViewSet(_ClinicalRecordViewSet):
     audit_object_type = "diagnosis"
-    audit_patient_field = "patient_id"
     serializer_class = DiagnosisOutputSerializer
     filterset_fields = ["patient", "encounter", "icd10_code"]
     ordering_fields = ["diagnosed_at"]
-
-    def get_permissions(self):
-        roles = WRITE_ROLES if self.action == "create" else READ_ROLES
-        return [HasTenantRole(*roles)()]
 
     def get_queryset(self):
         return diagnosis_list_for(user=self.request.user, tenant=tenant_of(self.request))

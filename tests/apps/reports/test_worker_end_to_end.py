@@ -9,7 +9,6 @@ this process routes `ml.*` tasks to it, exactly as production routes them to `ml
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 
@@ -19,7 +18,7 @@ from apps.patients.services import patient_create
 from apps.reports.models import LabReport
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
-from hospital_platform.asgi import application
+from tests.apps.realtime.test_worker_to_websocket import _listen
 from tests.conftest import client_for, is_postgres
 from tests.factories import HospitalFactory, member_of
 from tests.support.celery_worker import route_ml_tasks_to, unique_queue, worker_process
@@ -50,15 +49,6 @@ def _set_up():
     tokens = {user: token_issue(user=user, kind=ApiToken.Kind.PASSWORD)[0]
               for user in (doctor, other_doctor, patient_user)}
     return hospital, doctor, patient, tokens[doctor], tokens[other_doctor], tokens[patient_user]
-
-
-async def _listen(token):
-    communicator = WebsocketCommunicator(application, "/ws/v1/events/",
-                                         headers=[(b"authorization", f"Bearer {token}".encode())])
-    connected, _ = await communicator.connect()
-    assert connected
-    assert (await communicator.receive_json_from(timeout=5))["type"] == "connection.ready"
-    return communicator
 
 
 async def _until(communicator, event_type, report_id, timeout=180):
