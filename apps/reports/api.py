@@ -5,7 +5,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.core.exceptions import DomainError, NotFoundError
@@ -24,6 +23,13 @@ from .services import lab_report_reprocess, lab_report_sign_off, lab_report_subm
 
 # Multipart framing around the file; a body longer than the limit plus this is refused unread.
 _MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # Django's own parsing answers a malformed length
 
 
 class LabReportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -57,7 +63,7 @@ class LabReportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveM
                               "too_many_pixels"), 415: OpenApiResponse(description="not_an_image")})
     def create(self, request, *args, **kwargs):
         tenant = tenant_of(request)
-        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.LAB_REPORT_MAX_UPLOAD_BYTES + _MULTIPART_OVERHEAD:
+        if _declared_length(request) > settings.LAB_REPORT_MAX_UPLOAD_BYTES + _MULTIPART_OVERHEAD:
             raise UploadRefused("file_too_large")  # refused before the body is read
         data = LabReportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)

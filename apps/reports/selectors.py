@@ -1,4 +1,5 @@
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from apps.configuration.selectors import setting_value
 from apps.core.exceptions import NotFoundError
@@ -46,7 +47,7 @@ def lab_report_get_for(*, user, tenant: TenantAccess | None, report_id) -> LabRe
     report = lab_report_list_for(user=user, tenant=tenant).filter(pk=report_id).first() if str(report_id).isdigit() \
         else None
     if report is None:
-        raise NotFoundError("No such lab report.")
+        raise NotFoundError(_("No such lab report."))
     return report
 
 

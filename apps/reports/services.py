@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.configuration.selectors import setting_value
-from apps.core.exceptions import ConflictError, DomainError
+from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.patients.models import Patient
 from apps.privacy.services import audit_record
 from apps.realtime.publish import publish
@@ -192,11 +193,12 @@ def lab_report_sign_off(*, report_id: int, actor, role: str, items: list[dict] |
     with transaction.atomic():
         report = LabReport.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
-            raise DomainError("No such lab report.", code="not_found")
+            raise NotFoundError(_("No such lab report."))
         if report.status == LabReport.Status.FINAL:
-            raise ConflictError("The report is already signed off.", code="already_signed_off")
+            raise ConflictError(_("The report is already signed off."), code="already_signed_off")
         if report.status != LabReport.Status.PRELIMINARY:
-            raise ConflictError("Only an analysed (preliminary) report can be signed off.", code="report_not_ready")
+            raise ConflictError(_("Only an analysed (preliminary) report can be signed off."),
+                                code="report_not_ready")
         edits = {"items": _apply_item_edits(report, items or [])}
         interpretation_changes = _apply_interpretation_edits(report, conclusion or {}, urgency)
         if interpretation_changes:
@@ -217,7 +219,7 @@ def _apply_item_edits(report: LabReport, edits: list[dict]) -> list[dict]:
     by_id = {item.pk: item for item in report.items.all()}
     unknown = [edit.get("id") for edit in edits if edit.get("id") not in by_id]
     if unknown:
-        raise DomainError("Some edited items are not on this report.", code="invalid",
+        raise DomainError(_("Some edited items are not on this report."), code="invalid",
                           fields={"items": [f"not on this report: {unknown}"]})
     diff = []
     for edit in edits:
@@ -259,9 +261,9 @@ def lab_report_reprocess(*, report_id: int, actor, role: str) -> LabReport:
     with transaction.atomic():
         report = LabReport.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
-            raise DomainError("No such lab report.", code="not_found")
+            raise NotFoundError(_("No such lab report."))
         if report.status != LabReport.Status.FAILED:
-            raise ConflictError("Only a failed report can be reprocessed.", code="not_failed")
+            raise ConflictError(_("Only a failed report can be reprocessed."), code="not_failed")
         previous = report.failure_code
         report.attempt += 1
         report.runs = 0
