@@ -133,10 +133,8 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels-redis waits for messages with BZPOPMIN for 5 s; redis-py 8 gives up
-            # reading after 5 s by default, which closed every WebSocket idle that long (1011).
-            "CONFIG": {"hosts": [{"address": redis_db_url(2), "socket_timeout": 15}], "prefix": "hp-channels"},
+            "BACKEND": "apps.realtime.layers.ChannelLayer",  # channels-redis, see there why
+            "CONFIG": {"hosts": [redis_db_url(2)], "prefix": "hp-channels"},
         }
     }
 else:

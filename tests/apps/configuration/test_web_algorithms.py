@@ -61,7 +61,7 @@ def test_page_shows_each_task_its_implementation_and_the_registered_models(admin
     assert response.status_code == 200
     panel = task_panel(response.content)
     assert "tiny MLP" in panel and 'data-testid="activate-form"' in panel
-    assert text_of(response.content, "active-model") == "无"
+    assert text_of(task_panel(response.content), "active-model") == "无"
     html = response.content.decode()
     v2 = registered["v2"]
     assert f'title="{v2.checksum_sha256}" data-testid="artifact-checksum">{v2.checksum_sha256[:12]}<' in html
@@ -91,7 +91,7 @@ def test_admin_activates_a_model_and_sees_it_serving(admin_client, registered, h
     # Then
     assert response.status_code == 302 and response.url == PAGE + f"#task-{TASK}"
     assert current(hospital_a) == {"active": "v1"}
-    assert text_of(page.content, "active-model").startswith("diagonal v1")
+    assert text_of(task_panel(page.content), "active-model").startswith("diagonal v1")
     assert messages_on(page.content) == [f"diagonal:v1 ({TASK}) 现在为本院的 {TASK} 提供服务。"]
 
 
@@ -105,7 +105,7 @@ def test_admin_runs_a_model_in_shadow_then_stops_it(admin_client, registered, ho
     stop = admin_client.post(action_url("shadow-stop"))
 
     # Then
-    assert text_of(with_shadow.content, "shadow-model").startswith("diagonal v2")
+    assert text_of(task_panel(with_shadow.content), "shadow-model").startswith("diagonal v2")
     assert 'data-testid="shadow-stop"' in task_panel(with_shadow.content)
     assert stop.status_code == 302
     assert current(hospital_a) == {"active": "v1"}
