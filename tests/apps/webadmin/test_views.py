@@ -22,10 +22,11 @@ FIGURES = reverse("webadmin:dashboard-figures")
 SWITCH = reverse("webadmin:switch-hospital")
 
 EXPECTED_NAVIGATION = {
-    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "configuration_web:periodic", "api-docs"],
-    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "reports_web:list", "configuration_web:settings", "configuration_web:algorithms",
-                          "configuration_web:monitoring", "api-docs"],
+    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", "configuration_web:settings",
+                          "configuration_web:algorithms", "configuration_web:monitoring", "configuration_web:periodic",
+                          "api-docs"],
+    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "reports_web:list", "configuration_web:settings",
+                          "configuration_web:algorithms", "configuration_web:monitoring", "api-docs"],
     Role.DOCTOR: ["webadmin:dashboard", "reports_web:list", "configuration_web:settings"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
