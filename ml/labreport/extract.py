@@ -79,7 +79,10 @@ _DIGIT_SLIPS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", 
                               "。": ".", "·": ".", "．": ".", "_": ".", "—": "-", "–": "-", "~": "-", "～": "-",
                               "〜": "-"})
 _NUMBER = r"\d+(?:\.\d+)?"
-_VALUE_RE = re.compile(rf"^(?P<prefix>[<>≤≥])?(?P<number>{_NUMBER})(?P<flag>[↑↓HLhl]|\s*[↑↓HL])?$")
+_VALUE_RE = re.compile(rf"^(?P<prefix>[<>≤≥])?(?P<number>{_NUMBER})(?P<flag>[↑↓HLhl]|[\]\[|tTJ!']{{1,2}})?$")
+# What an arrow glued to a number turns into under OCR: a trailing 1 or 7 ("7.62↑" ->
+# "7.621"), or a bracket or letter. Only undone when the rest is out of range.
+_ARROW_AS_DIGIT = ("1", "7")
 _RANGE_RE = re.compile(rf"^(?P<low>{_NUMBER})\s*-+\s*(?P<high>{_NUMBER})$")
 _BOUND_RE = re.compile(rf"^(?P<op>[<>≤≥]|<=|>=)\s*(?P<number>{_NUMBER})$")
 _FLAG_RE = re.compile(r"^[↑↓]$|^[HL]$|^(偏高|偏低|高|低)$")
@@ -106,6 +109,28 @@ def parse_value(text: str) -> tuple[float | None, str]:
         return None, ""
     flag = (match["flag"] or "").strip().upper()
     return float(match["number"]), {"↑": Flag.HIGH, "↓": Flag.LOW, "H": Flag.HIGH, "L": Flag.LOW}.get(flag, "")
+
+
+def _undo_glued_arrow(pending: "_Pending") -> None:
+    """"7.621" where the report printed "7.62↑": when the value has one digit more than
+    the indicator is printed with, ends in a digit an arrow is misread as, and both it
+    and the value without that digit are out of range on the same side, the digit was
+    the arrow."""
+    indicator = INDICATORS_BY_CODE.get(pending.code)
+    text = pending.value_text
+    if indicator is None or pending.range is None or not text or text[-1] not in _ARROW_AS_DIGIT:
+        return
+    if pending.printed_flag:
+        return  # the arrow was read, glued or in its own column: the digits are digits
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    if decimals != indicator.decimals + 1 and not (indicator.decimals == 0 and decimals == 0 and len(text) >= 2):
+        return
+    shorter = text[:-1].rstrip(".")
+    low, high = pending.range
+    value = float(shorter)
+    # Both readings out of range on the same side: a true in-range "207" stays 207.
+    if (_judge(value, low, high), _judge(pending.value, low, high)) in ((Flag.HIGH, Flag.HIGH), (Flag.LOW, Flag.LOW)):
+        pending.value, pending.value_text = value, shorter
 
 
 def parse_range(text: str) -> tuple[float | None, float | None] | None:
@@ -154,7 +179,7 @@ _POWER_UNIT = re.compile(r"^[x×*]?10(?:\D|4)?(9|12)/[l1i|]$")
 
 def normalise_unit(text: str) -> str:
     raw = _clean(text)
-    key = raw.lower().replace("⁹", "^9").replace("¹²", "^12")
+    key = re.sub(r"^([x×*]?)1[oO]", r"\g<1>10", raw).lower().replace("⁹", "^9").replace("¹²", "^12")
     if match := _POWER_UNIT.match(key):
         return f"10^{match[1]}/L"
     if key == "g/l":
@@ -214,7 +239,7 @@ def _take(pending: _Pending, cell: Cell) -> None:
     if pending.value is None:
         value, flag = parse_value(text)
         if value is not None:
-            pending.value, pending.value_text, pending.printed_flag = value, _numeric(text).rstrip("↑↓HL"), flag
+            pending.value, pending.value_text, pending.printed_flag = value, _VALUE_RE.match(_numeric(text))["number"], flag
             return
     if not pending.printed_flag and (flag := parse_flag(text)):
         pending.printed_flag = flag
@@ -236,6 +261,8 @@ def _finish(pending: _Pending, sex: str | None, age: int | None) -> ExtractedIte
     if pending.value is None and not pending.value_text:
         return None
     code = resolve_with_unit(pending.code, pending.unit)
+    pending.code = code
+    _undo_glued_arrow(pending)
     indicator = INDICATORS_BY_CODE[code]
     value, unit = (convert(code, pending.value, pending.unit) if pending.value is not None
                    else (None, pending.unit or indicator.unit))
@@ -311,6 +338,8 @@ def extract_items(words: list[Word], *, sex: str | None = None, age: int | None 
             continue
         for cell in cells:
             match = _name_cell(cell.text)
+            if match is not None and pending is not None and pending.value is None and match.code == pending.code:
+                continue  # the code column beside the name ("白细胞计数 | WBC")
             if match is not None and (pending is None or pending.value is not None or match.distance == 0):
                 if pending is not None and (item := _finish(pending, sex, age)):
                     items.append(item)

@@ -46,12 +46,17 @@ class Indicator:
     sd: float = 0.0
 
     def range_for(self, sex: str | None = None, age: int | None = None) -> Range:
-        """The most specific range that applies: sex- and age-specific first."""
-        candidates = [r for r in self.ranges if r.applies(sex, age)]
-        if not candidates:
-            candidates = list(self.ranges)
-        # Prefer a range that names the sex when the sex is known, then the narrowest age band.
-        return min(candidates, key=lambda r: (sex is not None and r.sex is None, r.max_age - r.min_age))
+        """The range that applies: the sex's own when known, a both-sexes range
+        otherwise (or the span of the men's and women's when there is none); an
+        unknown age counts as adult."""
+        years = 30 if age is None else age
+        fitting = [r for r in self.ranges if r.min_age <= years < r.max_age] or list(self.ranges)
+
+        # The narrowest age band wins (a child's range over an adult's), then the sex's own.
+        candidates = [r for r in fitting if r.sex is None or (sex is not None and r.sex == sex)]
+        if candidates:
+            return min(candidates, key=lambda r: (r.max_age - r.min_age, r.sex is None))
+        return Range(min(r.low for r in fitting), max(r.high for r in fitting))
 
 
 def _i(code, name, panel, unit, decimals, ranges, aliases=(), mean=0.0, sd=0.0) -> Indicator:
@@ -124,9 +129,11 @@ INDICATORS: tuple[Indicator, ...] = (
     _i("TBIL", "总胆红素", "liver", "µmol/L", 1, [(0.0, 23.0)], ["胆红素总量", "T-BIL", "TBil", "Total bilirubin"],
        12.0, 5.0),
     # --- kidney --------------------------------------------------------------------
-    _i("CREA", "肌酐", "kidney", "µmol/L", 0, [(57.0, 111.0, M), (41.0, 81.0, F)],
+    _i("CREA", "肌酐", "kidney", "µmol/L", 0, [(57.0, 97.0, M, 0, 60), (41.0, 73.0, F, 0, 60), (57.0, 111.0, M, 60),
+                                              (41.0, 81.0, F, 60)],
        ["血肌酐", "肌酐(酶法)", "Creatinine", "CR", "Cr", "SCr", "CRE"], 75.0, 20.0),
-    _i("UREA", "尿素", "kidney", "mmol/L", 2, [(3.1, 8.0)], ["尿素氮", "血尿素氮", "BUN", "Urea", "UN"], 5.2, 1.5),
+    _i("UREA", "尿素", "kidney", "mmol/L", 2, [(3.1, 8.0, M, 0, 60), (2.6, 7.5, F, 0, 60), (3.6, 9.5, M, 60),
+                                               (3.1, 8.8, F, 60), (2.6, 8.0)], ["尿素氮", "血尿素氮", "BUN", "Urea", "UN"], 5.2, 1.5),
     _i("UA", "尿酸", "kidney", "µmol/L", 0, [(208.0, 428.0, M), (155.0, 357.0, F)],
        ["血尿酸", "Uric acid", "URIC"], 330.0, 85.0),
     # --- lipids --------------------------------------------------------------------

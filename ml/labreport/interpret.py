@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from ml.labreport.engine import RULES_VERSION, RuleResult, analyse, drivers
 from ml.labreport.knowledge import FOLLOW_UP, INDICATORS, MINOR, NORMAL, SOON, URGENT
 from ml.labreport.types import ExtractedItem, Interpretation, Statement
-
-logger = logging.getLogger(__name__)
 
 _CONCLUSION = {
     NORMAL: ("所列{n}项指标均在参考范围内，未见需要特别处理的异常。",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ml.labreport.cbc_items import CBC_ITEMS_BY_CODE
+from ml.labreport.indicators import INDICATORS_BY_CODE
 
 
 @dataclass(frozen=True)
@@ -154,19 +155,6 @@ INDICATORS: dict[str, Indicator] = {i.code: i for i in (
               "通常无不良意义", "usually nothing adverse", 2, "lipids"),
 )}
 
-# Sex-specific default intervals (WS/T 405-2012 for the blood count, WS/T 404 for liver
-# and kidney, adults 20-59; kidney values for 60 and over in AGE_60_RANGES).
-SEX_RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "M": {"HGB": (130, 175), "RBC": (4.3, 5.8), "HCT": (40, 50), "ALT": (9, 50), "AST": (15, 40),
-          "CREA": (57, 97), "UREA": (3.1, 8.0), "UA": (208, 428)},
-    "F": {"HGB": (115, 150), "RBC": (3.8, 5.1), "HCT": (35, 45), "ALT": (7, 40), "AST": (13, 35),
-          "CREA": (41, 73), "UREA": (2.6, 7.5), "UA": (155, 357)},
-}
-AGE_60_RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "M": {"CREA": (57, 111), "UREA": (3.6, 9.5)},
-    "F": {"CREA": (41, 81), "UREA": (3.1, 8.8)},
-}
-
 # Commonly listed laboratory critical values (危急值): (low, high); a value beyond either
 # makes the report urgent whatever any model says.
 CRITICAL: dict[str, tuple[float | None, float | None]] = {
@@ -189,10 +177,6 @@ def normal_unit(unit: str) -> str:
 
 
 def default_range(code: str, sex: str | None, age: int | None) -> tuple[float | None, float | None]:
-    indicator = INDICATORS[code]
-    low, high = indicator.low, indicator.high
-    if sex in SEX_RANGES and code in SEX_RANGES[sex]:
-        low, high = SEX_RANGES[sex][code]
-        if age is not None and age >= 60 and code in AGE_60_RANGES[sex]:
-            low, high = AGE_60_RANGES[sex][code]
-    return low, high
+    """The fallback interval, from the one reference table (ml/labreport/indicators.py)."""
+    reference = INDICATORS_BY_CODE[code].range_for(sex, age)
+    return reference.low, (None if reference.high == float("inf") else reference.high)

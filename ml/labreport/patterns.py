@@ -7,8 +7,8 @@ a pattern narrows the questions a doctor asks, it does not answer them.
 
 from __future__ import annotations
 
-from ml.labreport.knowledge import FOLLOW_UP, MINOR, SOON, URGENT
-from ml.labreport.rules import Finding, Judged, _fmt
+from ml.labreport.knowledge import FOLLOW_UP, MINOR, SOON
+from ml.labreport.rules import Finding, Judged, format_number
 
 Items = dict[str, Judged]
 
@@ -127,8 +127,8 @@ def neutropenia(j: Items, sex, age):
         return None
     return Finding(
         "pattern:neutropenia", ["NEUT#"], _level(j, ["NEUT#"], SOON),
-        f"中性粒细胞绝对值{_fmt(value)}×10^9/L，低于1.0，抵抗细菌感染的能力下降。",
-        f"The neutrophil count of {_fmt(value)}×10^9/L is below 1.0, which lowers resistance to bacterial infection.",
+        f"中性粒细胞绝对值{format_number(value)}×10^9/L，低于1.0，抵抗细菌感染的能力下降。",
+        f"The neutrophil count of {format_number(value)}×10^9/L is below 1.0, which lowers resistance to bacterial infection.",
         "如出现发热（≥38℃），请立即就医。", "If you develop a fever (38 °C or more), seek medical care at once.", {"cbc"},
     )
 
@@ -139,8 +139,8 @@ def bleeding_risk(j: Items, sex, age):
         return None
     return Finding(
         "pattern:bleeding_risk", ["PLT"], _level(j, ["PLT"], SOON),
-        f"血小板{_fmt(value)}×10^9/L，低于50，出血风险增加（也需排除采血凝集造成的假性减少）。",
-        f"A platelet count of {_fmt(value)}×10^9/L is below 50, which raises the bleeding risk (a false low from "
+        f"血小板{format_number(value)}×10^9/L，低于50，出血风险增加（也需排除采血凝集造成的假性减少）。",
+        f"A platelet count of {format_number(value)}×10^9/L is below 50, which raises the bleeding risk (a false low from "
         "clumping in the sample should be ruled out).",
         "避免剧烈运动和碰撞；如出现皮肤出血点、牙龈或鼻出血、黑便，请立即就医。",
         "Avoid contact sports and knocks; seek care at once for skin spots, gum or nose bleeds, or black stools.",

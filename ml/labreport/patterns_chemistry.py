@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ml.labreport.knowledge import FOLLOW_UP, MINOR, NORMAL, SOON, URGENT
 from ml.labreport.patterns import Items, _is, _level, _value
-from ml.labreport.rules import Finding, _fmt
+from ml.labreport.rules import Finding, format_number
 
 
 def blood_pressure(j: Items, sex, age):
@@ -13,7 +13,7 @@ def blood_pressure(j: Items, sex, age):
     if not codes or _level(j, codes, NORMAL) == NORMAL:
         return None
     level = _level(j, codes)
-    reading = "/".join(_fmt(j[c].value) or j[c].value_text or "?" for c in codes)
+    reading = "/".join(format_number(j[c].value) or j[c].value_text or "?" for c in codes)
     notes_zh = "；".join(f"{'收缩压' if c == 'SBP' else '舒张压'}{j[c].note_zh}" for c in codes if j[c].note_zh)
     notes_en = "; ".join(f"{'systolic' if c == 'SBP' else 'diastolic'} {j[c].note_en}" for c in codes if j[c].note_en)
     isolated_zh = isolated_en = ""

@@ -4,8 +4,8 @@
 
 Engines: "tesseract", "rapidocr", "crnn" (ml/ocr/engines), or "auto": RapidOCR, and
 Tesseract as well when RapidOCR finds fewer than `AUTO_MIN_ITEMS` indicators, keeping
-whichever found more. Each engine reads the image it reads best: Tesseract and the CRNN
-the binarised page, RapidOCR the evened grayscale.
+whichever found more. Each engine reads the image it reads best: the CRNN the binarised
+page, Tesseract and RapidOCR the evened grayscale.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ml.ocr.preprocess import prepare_page
 
 ENGINE_CHOICES = (*ENGINE_NAMES, "auto")
 AUTO_MIN_ITEMS = 5
-_BINARY_INPUT = {"tesseract", "crnn"}
+_BINARY_INPUT = {"crnn"}
 
 
 def _read(engine_name: str, page, sex, age) -> tuple[Analysis, float]:

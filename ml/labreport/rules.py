@@ -50,17 +50,17 @@ class Finding:
     panels: set[str] = field(default_factory=set)
 
 
-def _fmt(value: float | None) -> str:
+def format_number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
 def range_text(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"{_fmt(low)}–{_fmt(high)}"
+        return f"{format_number(low)}–{format_number(high)}"
     if high is not None:
-        return f"<{_fmt(high)}"
+        return f"<{format_number(high)}"
     if low is not None:
-        return f">{_fmt(low)}"
+        return f">{format_number(low)}"
     return "?"
 
 
@@ -170,9 +170,9 @@ def _critical(code: str, value: float) -> tuple[bool, str, str]:
     low, high = CRITICAL.get(code, (None, None))
     unit = INDICATORS[code].unit
     if low is not None and value < low:
-        return True, f"，低于危急值{_fmt(low)} {unit}", f", below the critical value of {_fmt(low)} {unit}"
+        return True, f"，低于危急值{format_number(low)} {unit}", f", below the critical value of {format_number(low)} {unit}"
     if high is not None and value > high:
-        return True, f"，达到危急值（>{_fmt(high)} {unit}）", f", a critical value (above {_fmt(high)} {unit})"
+        return True, f"，达到危急值（>{format_number(high)} {unit}）", f", a critical value (above {format_number(high)} {unit})"
     return False, "", ""
 
 
@@ -220,8 +220,8 @@ def item_finding(judged: Judged) -> Finding:
         shown_zh = f"结果“{judged.value_text}”被标记为{'偏高' if high else '偏低'}"
         shown_en = f"result '{judged.value_text}' is flagged {'high' if high else 'low'}"
     else:
-        shown_zh = f"{_fmt(judged.value)} {judged.unit}，{'高于' if high else '低于'}参考范围（{rng}）"
-        shown_en = f"{_fmt(judged.value)} {judged.unit} is {'above' if high else 'below'} the reference range ({rng})"
+        shown_zh = f"{format_number(judged.value)} {judged.unit}，{'高于' if high else '低于'}参考范围（{rng}）"
+        shown_en = f"{format_number(judged.value)} {judged.unit} is {'above' if high else 'below'} the reference range ({rng})"
     note_zh = f"，{judged.note_zh}" if judged.note_zh else ""
     note_en = f", {judged.note_en}" if judged.note_en else ""
     return Finding(

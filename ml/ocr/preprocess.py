@@ -26,6 +26,7 @@ import numpy as np
 from ml.ocr.orientation import is_upside_down
 
 ANALYSIS_SIDE = 1000  # long side of the downscaled copy used to measure angles
+MAX_PAGE_SIDE = 2400  # long side pages are read at: A4 text is then about 25 pixels high
 
 
 @dataclass
@@ -86,7 +87,25 @@ def find_page_corners(gray: np.ndarray) -> np.ndarray | None:
     else:
         # No clean quadrilateral: fall back to the rotated bounding box of the sheet.
         approx = cv2.boxPoints(cv2.minAreaRect(sheet))
-    return _order_corners(np.asarray(approx, np.float32) / scale)
+    corners = _order_corners(np.asarray(approx, np.float32))
+    if not _is_sheet(small, corners):
+        return None
+    return corners / scale
+
+
+def _is_sheet(small: np.ndarray, corners: np.ndarray) -> bool:
+    """A sheet has roughly right angles and stands out clearly from what surrounds it
+    (a white margin around a scan is not a background)."""
+    for i in range(4):
+        a, b, c = corners[i - 1], corners[i], corners[(i + 1) % 4]
+        u, v = a - b, c - b
+        cosine = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-6))
+        if abs(cosine) > 0.35:  # the corner is not within about 20 degrees of square
+            return False
+    inside = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(inside, corners.astype(np.int32), 1)
+    outside = small[inside == 0]
+    return outside.size > 0 and float(np.median(small[inside == 1])) - float(np.median(outside)) > 40
 
 
 def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -170,7 +189,9 @@ def prepare_page(image: np.ndarray, *, detect_upside_down: bool = True) -> Prepa
         timings[name] = round((now - clock) * 1000, 1)
         clock = now
 
-    gray = to_gray(image)
+    # A 12-megapixel phone photo holds far more pixels than OCR needs; capping the long
+    # side keeps every later step (and the engines) fast and memory-bounded.
+    gray, _ = _downscale(to_gray(image), MAX_PAGE_SIDE)
     corners = find_page_corners(gray)
     if corners is not None:
         gray = warp_page(gray, corners)

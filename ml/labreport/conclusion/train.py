@@ -11,8 +11,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from ml.artifacts import CARD_NAME, artifact_checksum
 from ml.labreport.conclusion.config import MODEL_FILE, NAME, ConclusionConfig
 from ml.labreport.conclusion.data import make_dataset
