@@ -40,6 +40,8 @@ bench: install
 	$(PY) bench/list_endpoint.py
 	$(PY) bench/settings_read.py
 	$(PY) bench/model_switch.py
+	$(PY) bench/reminders_dispatch.py
+	$(PY) bench/tips_recommendation.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

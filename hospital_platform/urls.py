@@ -16,6 +16,10 @@ api_v1 = [
     path("", include("apps.reports.urls")),
     path("configuration/", include("apps.configuration.urls")),
     path("monitoring/", include("apps.configuration.monitoring.urls")),
+    path("booking/", include("apps.booking.urls")),
+    path("compliance/", include("apps.compliance.urls")),
+    path("reminders/", include("apps.reminders.urls")),
+    path("tips/", include("apps.tips.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +31,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("configuration/", include("apps.configuration.web_urls")),
     path("reports/", include("apps.reports.web_urls")),
+    path("booking/", include("apps.booking.web_urls")),
+    path("compliance/", include("apps.compliance.web_urls")),
+    path("reminders/", include("apps.reminders.web_urls")),
+    path("tips/", include("apps.tips.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

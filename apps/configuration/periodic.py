@@ -100,3 +100,22 @@ def periodic_task_save(*, actor, role: str, task_id: int | None = None, name: st
         audit_record(action="configuration.periodic_task_save", actor=actor, role=role, hospital_id=None,
                      object_type="periodic_task", object_id=job.pk, detail={"old": before, "new": _describe(job)})
     return job
+
+
+def builtin_job_ensure(*, name: str, task: str, every_seconds: int, description: str) -> tuple[PeriodicTask, bool]:
+    """Create a built-in job (run every `every_seconds`) if no job runs `task` yet;
+    returns (job, created). An existing job is left as it is: administrators may
+    have changed its schedule or disabled it, and ensuring again must not undo that."""
+    with transaction.atomic():
+        existing = PeriodicTask.objects.filter(task=task).order_by("pk").first()
+        if existing is not None:
+            return existing, False
+        interval, _created = IntervalSchedule.objects.get_or_create(every=every_seconds,
+                                                                    period=IntervalSchedule.SECONDS)
+        # A run that waited longer than its interval is superseded by the next one.
+        job = PeriodicTask.objects.create(name=name, task=task, interval=interval,
+                                          expire_seconds=every_seconds - 5, description=description)
+        audit_record(action="configuration.periodic_task_ensure", hospital_id=None, object_type="periodic_task",
+                     object_id=job.pk, detail={"name": job.name, "task": job.task, "every_seconds": every_seconds})
+    return job, True
+

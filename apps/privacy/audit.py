@@ -83,6 +83,11 @@ class AuditedViewMixin:
         elif objects:
             detail["object_ids"] = [obj.pk for obj in objects]
             detail["patient_ids"] = sorted({pid for pid in map(self._patient_id_of, objects) if pid is not None})
+        api_token = getattr(request._request, "api_token", None)
+        if api_token is not None:
+            # Which token made the request: the compliance rules spot one token used
+            # from several countries (a stolen or shared token).
+            detail["token_id"] = api_token.pk
         audit_record(
             action=self.audit_action_name(),
             actor=request.user,

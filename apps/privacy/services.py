@@ -1,7 +1,7 @@
 import secrets
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.request_context import current_request_info
@@ -34,7 +34,7 @@ def audit_record(
     if hospital_id is _UNSET:
         hospital_id = current_hospital_id()
     info = current_request_info()
-    chain = chain_name(hospital_id, shard=secrets.randbelow(settings.AUDIT_CHAIN_SHARDS))
+    chain = chain_name(hospital_id, shard=_shard_for(hospital_id))
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
         chain=chain,
@@ -61,6 +61,28 @@ def audit_record(
         event.save(force_insert=True)
         AuditChainHead.objects.filter(pk=head.pk).update(sequence=event.sequence, hash=event.hash)
     return event
+
+
+def _shard_for(hospital_id) -> int:
+    """A random shard, the same one for every event of a hospital within one
+    transaction. The chain head stays locked until the outermost transaction ends;
+    picking a fresh shard per event let two transactions that each append two events
+    lock two heads in opposite orders and deadlock (seen with concurrent bookings on
+    PostgreSQL, each writing patient.create and appointment.book). With one head per
+    hospital per transaction no such cycle exists; concurrent transactions still
+    spread over all shards."""
+    shards = settings.AUDIT_CHAIN_SHARDS
+    if not connection.in_atomic_block:
+        return secrets.randbelow(shards)
+    outermost = connection.atomic_blocks[0]
+    owner, chosen = getattr(connection, "_audit_shards", (None, {}))
+    if owner is not outermost:
+        owner, chosen = outermost, {}
+        connection._audit_shards = (owner, chosen)
+    key = (hospital_id, shards)
+    if key not in chosen:
+        chosen[key] = secrets.randbelow(shards)
+    return chosen[key]
 
 
 def _lock_chain_head(chain: str) -> AuditChainHead:

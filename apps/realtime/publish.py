@@ -1,10 +1,12 @@
 """The one way every app pushes an event to WebSocket clients."""
 
+import asyncio
 import logging
+import threading
 import uuid
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
@@ -46,3 +48,51 @@ def publish(event_type: str, data: dict, *, user_ids=(), hospital_id: int | None
 
     transaction.on_commit(send)
     return envelope
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, on a daemon thread, for bulk sends: the channel
+    layer keeps its Redis connections per loop, so a long-lived loop reuses them
+    where async_to_sync would open new ones for every call."""
+    global _loop
+    if _loop is None:
+        with _loop_lock:
+            if _loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="realtime-publish", daemon=True).start()
+                _loop = loop
+    return _loop
+
+
+def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int | None = None) -> int:
+    """Send many user events after commit: (event_type, data, user_ids) each. Bulk
+    senders (dose reminders) use it: about 1 ms an event on a busy 2-core machine,
+    where `publish` costs about 4 ms (a new loop and connection per call). Returns
+    how many group messages will be sent."""
+    messages = []
+    for event_type, data, user_ids in events:
+        envelope = {"id": uuid.uuid4().hex, "type": event_type, "occurred_at": timezone.now().isoformat(),
+                    "hospital": hospital_id, "data": data}
+        messages += [(user_group(user_id), {"type": "realtime.event", "event": envelope}) for user_id in user_ids]
+
+    async def send_all():
+        layer = get_channel_layer()
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # Best effort, as in publish().
+                logger.exception("realtime publish to %s failed", group)
+
+    def send():
+        if isinstance(get_channel_layer(), InMemoryChannelLayer):
+            async_to_sync(send_all)()  # one process: the consumers' own loop must see it
+        else:
+            asyncio.run_coroutine_threadsafe(send_all(), _background_loop()).result(timeout=120)
+
+    if messages:
+        transaction.on_commit(send)
+    return len(messages)

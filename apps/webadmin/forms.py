@@ -26,3 +26,15 @@ class LockoutAuthenticationForm(AuthenticationForm):
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class ServiceErrorsMixin:
+    """For forms that post to a service: show a DomainError's field messages on those
+    fields (others and field-less refusals at the top of the form)."""
+
+    def add_service_error(self, error) -> None:
+        for field, messages in (error.fields or {}).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+        if not error.fields:
+            self.add_error(None, error.message)

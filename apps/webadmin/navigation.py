@@ -9,15 +9,23 @@ SETTINGS = ("configuration_web:settings", _("Settings"))
 ALGORITHMS = ("configuration_web:algorithms", _("Algorithms and models"))
 PERIODIC_JOBS = ("configuration_web:periodic", _("Periodic jobs"))
 MONITORING = ("configuration_web:monitoring", _("Monitoring"))
+BOOKING_DAY = ("booking_web:day", _("Appointments"))
+BOOKING_ADMIN = [("booking_web:schedules", _("Sessions")), ("booking_web:experts", _("Experts")),
+                 ("booking_web:statistics", _("Booking statistics"))]
+COMPLIANCE = [("compliance_web:events", _("Audit events")), ("compliance_web:cases", _("Violation cases")),
+              ("compliance_web:chains", _("Chain verification")), ("compliance_web:manifest-verify",
+                                                                    _("Verify an export")),
+              ("compliance_web:report", _("Monthly report"))]
+ADHERENCE = ("reminders_web:adherence", _("Medication adherence"))
+TIPS = ("tips_web:list", _("Health tips"))
 LAB_REPORTS = ("reports_web:list", _("Lab reports"))
 
 NAVIGATION = {
-    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, SETTINGS, ALGORITHMS, MONITORING,
-                          PERIODIC_JOBS,
-                          ("api-docs", _("API documentation"))],
-    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, SETTINGS, ALGORITHMS, MONITORING,
-                          ("api-docs", _("API documentation"))],
-    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, SETTINGS],
-    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), SETTINGS],
+    Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN, ADHERENCE,
+                          TIPS, SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
+    Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN, ADHERENCE,
+                          TIPS, SETTINGS, ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
+    Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, ADHERENCE, TIPS, SETTINGS],
+    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

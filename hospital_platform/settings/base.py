@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.realtime",
     "apps.configuration",
+    "apps.booking",
+    "apps.compliance",
+    "apps.reminders",
+    "apps.tips",
     "apps.reports",
     "apps.webadmin",
 ]

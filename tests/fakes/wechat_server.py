@@ -16,13 +16,21 @@ Subscribe messages (`/cgi-bin/token`, `/cgi-bin/message/subscribe/send`):
     without quota the answer is 43101. `sent` lists delivered messages.
     `expire_tokens()` makes every issued access token answer 42001.
     `fail_next_sends(n)` answers the next n sends with -1 (system busy).
+    `delay_next_sends(n, seconds)` delivers the next n but answers late.
 """
 
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+
+class _Server(ThreadingHTTPServer):
+    # Room for a pool of concurrent senders (the default backlog of 5 refuses them).
+    request_queue_size = 256
+    daemon_threads = True
 
 
 class FakeWeChat:
@@ -37,7 +45,8 @@ class FakeWeChat:
         self.quota: dict[tuple[str, str], int] = {}
         self.sent: list[dict] = []
         self._failures_left = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._delays_left, self._delay_seconds = 0, 0.0
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -73,6 +82,12 @@ class FakeWeChat:
         with self._lock:
             self._failures_left = count
 
+    def delay_next_sends(self, count: int, seconds: float) -> None:
+        """Deliver the next `count` messages but answer only after `seconds` (a client
+        with a shorter timeout never learns that they went out)."""
+        with self._lock:
+            self._delays_left, self._delay_seconds = count, seconds
+
     def answer_token(self, params: dict) -> dict:
         if params.get("appid") != self.app_id:
             return {"errcode": 40013, "errmsg": "invalid appid"}
@@ -107,6 +122,10 @@ class FakeWeChat:
             self.quota[key] -= 1
             msgid = len(self.sent) + 1
             self.sent.append({**message, "msgid": msgid})
+            delay = self._delay_seconds if self._delays_left > 0 else 0.0
+            self._delays_left = max(self._delays_left - 1, 0)
+        if delay:
+            time.sleep(delay)
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def answer(self, params: dict) -> tuple[int, bytes]:
@@ -137,6 +156,10 @@ class FakeWeChat:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive like the real API, so bulk senders (dose reminders) reuse connections.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def do_GET(self):
                 url = urlparse(self.path)
                 params = {key: values[0] for key, values in parse_qs(url.query).items()}

@@ -388,7 +388,8 @@ def test_ensure_periodic_tasks_creates_the_alert_job_once_and_keeps_admin_change
     call_command("ensure_periodic_tasks")
     assert PeriodicTask.objects.filter(task="configuration.evaluate_alerts").count() == 1
     assert PeriodicTask.objects.get(pk=job.pk).enabled is False
-    assert AuditEvent.objects.filter(action="configuration.periodic_task_ensure").count() == 1
+    assert AuditEvent.objects.filter(action="configuration.periodic_task_ensure",
+                                     detail__task="configuration.evaluate_alerts").count() == 1
 
 
 def test_evaluate_alerts_is_a_registered_task(monitoring_store, db):

@@ -152,14 +152,27 @@ def test_concurrent_writers_never_fork_a_chain(hospital_a):
     assert (result.ok, result.events_checked) == (True, 40)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_hospitals_events_spread_over_its_shards_and_each_verifies(hospital_a, settings):
     settings.AUDIT_CHAIN_SHARDS = 4
+    # each event in its own transaction, as separate requests write them
     events = [audit_record(action="x", hospital_id=hospital_a.pk) for _ in range(40)]
     chains = {event.chain for event in events}
     assert len(chains) > 1 and all(chain.startswith(f"hospital:{hospital_a.pk}/") for chain in chains)
     assert all(audit_chain_verify(chain=chain).ok for chain in chains)
     output, error = _verify_output()
     assert error is None and output.count("OK      hospital:") == len(chains)
+
+
+def test_one_transactions_events_of_a_hospital_share_one_chain(hospital_a, hospital_b, settings):
+    # A transaction holds each chain head it appends to until it ends; one head per
+    # hospital per transaction means two transactions cannot lock heads in opposite
+    # orders (a deadlock on PostgreSQL under concurrent multi-event writes).
+    settings.AUDIT_CHAIN_SHARDS = 8
+    with transaction.atomic():
+        chains_a = {audit_record(action="x", hospital_id=hospital_a.pk).chain for _ in range(10)}
+        chains_b = {audit_record(action="x", hospital_id=hospital_b.pk).chain for _ in range(10)}
+    assert len(chains_a) == 1 and len(chains_b) == 1
 
 
 def test_verify_one_hospital_by_its_name(hospital_a, hospital_b, settings):

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.booking.demo import demo_booking_seed
 from apps.core.demo_data import demo_person
 from apps.patients.models import Patient
 from apps.patients.services import patient_create
@@ -53,4 +54,6 @@ class Command(BaseCommand):
                 patient_create(hospital_id=hospital.pk, user=owner, **person)
             total = Patient.unscoped_objects.filter(hospital=hospital).count()
             self.stdout.write(f"  patients: {total} ({total - existing} new)")
+            experts, sessions = demo_booking_seed(hospital=hospital, admin=users[Role.HOSPITAL_ADMIN])
+            self.stdout.write(f"  booking: {experts} experts, {sessions} new sessions")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/login/"))

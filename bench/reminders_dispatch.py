@@ -1,0 +1,138 @@
+"""Reminder dispatch: 100,000 doses due in the same minute, one real Celery worker.
+
+    .venv/bin/python bench/reminders_dispatch.py [--doses 100000] [--kill-at 0.3]
+
+Builds a fresh PostgreSQL database with one hospital of N patients, each with a WeChat
+account with subscription quota, a plan and one dose due now; starts the loopback
+WeChat fake (tests/fakes/wechat_server.py) in this process and ONE `celery worker`
+process (solo pool) against Redis; then runs beat's dispatch job once and measures
+the time until every dose is recorded sent. Counts duplicates (a dose WeChat received
+twice) and misses (a dose WeChat never received), and how many were only in-app.
+
+With --kill-at F the worker is SIGKILLed once a fraction F of the messages went out,
+a second worker is started, and beat ticks every 2 s (lease 10 s) until all are sent:
+the restart scenario of tests/apps/reminders/test_dispatch_worker.py at full size.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+
+import psycopg2
+from _django import ROOT, setup_django
+
+DATABASE = "hp_bench_reminders"
+ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
+
+
+def fresh_database():
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    connection.close()
+
+
+def wait_ready(app, queue: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1.0) or []
+        if any(f"reminders-{queue}" in name for reply in replies for name in reply):
+            return
+    raise SystemExit("the worker did not start")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--doses", type=int, default=100_000)
+    parser.add_argument("--kill-at", type=float, default=None, help="SIGKILL the worker after this share was sent")
+    args = parser.parse_args()
+
+    fresh_database()
+    setup_django(DATABASE)
+    from apps.configuration.services import setting_set
+    from apps.reminders import dispatch
+    from apps.reminders.models import Dose
+    from apps.reminders.tasks import dispatch_due
+    from apps.tenancy.context import tenant_context
+    from apps.tenancy.models import Hospital
+    from apps.tenancy.roles import Role
+    from hospital_platform.celery import app
+    from tests.factories import member_of
+    from tests.fakes.wechat_server import FakeWeChat
+    from tests.support.reminders_dispatch import TEMPLATE, populate, start_worker, tally, worker_environment
+
+    app.conf.task_always_eager = False
+    fake = FakeWeChat(app_id="wx-bench", app_secret="wx-bench-secret").start()
+    hospital = Hospital.objects.create(slug="bench-reminders", name="Bench reminders")
+    started = time.perf_counter()
+    population = populate(hospital=hospital, count=args.doses, app_id=fake.app_id)
+    for openid in population.openids:
+        fake.grant_subscription(openid, TEMPLATE, times=2)
+    print(f"population: {args.doses} patients, plans and due doses in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    if args.kill_at is not None:
+        setting_set(key="reminders.dispatch_lease_seconds", value=10, hospital_id=None,
+                    actor=member_of(hospital, Role.PLATFORM_ADMIN), role=Role.PLATFORM_ADMIN)
+
+    queue = f"reminders-bench-{uuid.uuid4().hex[:6]}"
+    env = worker_environment(wechat_base_url=fake.base_url, app_id=fake.app_id, app_secret=fake.app_secret)
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(parents=True, exist_ok=True)
+    workers = [start_worker(queue=queue, env=env, log_path=logs / "reminders-worker.log")]
+    try:
+        wait_ready(app, queue)
+    except SystemExit:
+        workers[0].kill()
+        raise
+
+    def all_sent() -> bool:
+        # A cheap count (indexed by state), not the full tally: polling must not load the database.
+        with tenant_context(hospital.pk):
+            return Dose.objects.filter(dispatch_state=Dose.Dispatch.SENT).count() == args.doses
+
+    begin = time.perf_counter()
+    queued = dispatch_due(queue=queue)["queued"]
+    killed_at = None
+    try:
+        while not all_sent():
+            time.sleep(2.0)
+            if args.kill_at is not None and killed_at is None and len(fake.sent) >= args.kill_at * args.doses:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                workers[0].wait()
+                killed_at = len(fake.sent)
+                workers.append(start_worker(queue=queue, env=env, log_path=logs / "reminders-worker.log"))
+            if killed_at is not None:
+                dispatch_due(queue=queue)  # beat keeps ticking
+            if time.perf_counter() - begin > 1800:
+                raise SystemExit("gave up after 30 minutes")
+        elapsed = time.perf_counter() - begin
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=60)
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_delete(queue)
+        fake.stop()
+
+    counts = tally(population, fake)
+    result = {
+        "doses_due": args.doses, "queued": queued, "workers": "1 (solo pool)" if killed_at is None else
+        "1, SIGKILLed and replaced", "killed_after_messages": killed_at, "seconds_until_all_sent": round(elapsed, 1),
+        "doses_per_second": round(args.doses / elapsed), "wechat_messages": counts["wechat_messages"],
+        "duplicates": len(counts["duplicates"]), "missed": len(counts["missed"]),
+        "unknown_after_kill": len(counts["unknown"]), "slice_size": dispatch.SLICE_SIZE,
+        "send_threads": dispatch.SEND_THREADS, "cpu_cores": os.cpu_count(),
+    }
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    name = "reminders_dispatch_kill.json" if killed_at is not None else "reminders_dispatch.json"
+    (logs / name).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from apps.patients.services import patient_create
+from apps.privacy.models import AuditEvent
+from apps.privacy.services import audit_record
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Membership
+from apps.tenancy.roles import Role
+from tests.factories import DepartmentFactory, member_of
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+@pytest.fixture
+def officer_a(hospital_a):
+    return member_of(hospital_a, Role.COMPLIANCE_OFFICER)
+
+
+@pytest.fixture
+def officer_b(hospital_b):
+    return member_of(hospital_b, Role.COMPLIANCE_OFFICER)
+
+
+@pytest.fixture
+def cardiology(hospital_a):
+    return DepartmentFactory(hospital=hospital_a, name="Cardiology", code="CARD")
+
+
+@pytest.fixture
+def oncology(hospital_a):
+    return DepartmentFactory(hospital=hospital_a, name="Oncology", code="ONC")
+
+
+@pytest.fixture
+def patient_a(hospital_a):
+    return patient_create(hospital_id=hospital_a.pk, name="张三")
+
+
+def in_department(user, hospital, department):
+    Membership.objects.filter(user=user, hospital=hospital).update(department=department)
+
+
+def at_local(hour: int, minute: int = 0, days_ago: int = 0) -> datetime.datetime:
+    """A moment today (minus days) at the given China Standard Time hour."""
+    today = timezone.now().astimezone(SHANGHAI).date() - datetime.timedelta(days=days_ago)
+    return datetime.datetime.combine(today, datetime.time(hour, minute), SHANGHAI)
+
+
+def record(hospital, *, action="patient.read", actor=None, role=Role.DOCTOR, patient=None, outcome="success",
+           occurred_at=None, ip=None, detail=None, object_type="patient", object_id=""):
+    """An audit event as the platform writes it (through audit_record), then moved to
+    `occurred_at` (tests need past times; the chain is not verified by these tests)."""
+    from apps.core.request_context import RequestInfo, reset_request_info, set_request_info
+
+    token = set_request_info(RequestInfo(request_id="test-request", ip=ip))
+    try:
+        event = audit_record(action=action, actor=actor, role=role, hospital_id=hospital.pk, object_type=object_type,
+                             object_id=object_id or (patient.pk if patient else ""),
+                             patient_id=patient.pk if patient else None, outcome=outcome, detail=detail)
+    finally:
+        reset_request_info(token)
+    if occurred_at is not None:
+        from tests.apps.privacy.test_audit_chain import _tamper
+
+        from django.db import connection
+
+        _tamper("UPDATE privacy_auditevent SET occurred_at = %s WHERE id = %s",
+                [connection.ops.adapt_datetimefield_value(occurred_at), event.pk.hex if _is_sqlite() else event.pk])
+        event = AuditEvent.objects.get(pk=event.pk)
+    return event
+
+
+def _is_sqlite():
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
+
+
+def detect(hospital, now=None):
+    from apps.compliance.detection import detect_new_events
+
+    with tenant_context(hospital.pk):
+        return detect_new_events(now=now)
+
+
+def cases(hospital, rule=None):
+    from apps.compliance.models import ViolationCase
+
+    with tenant_context(hospital.pk):
+        queryset = ViolationCase.objects.all()
+        if rule:
+            queryset = queryset.filter(rule=rule)
+        return list(queryset)
