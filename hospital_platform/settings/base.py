@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.tips",
     "apps.nlp",
     "apps.imaging",
+    "apps.reports",
     "apps.webadmin",
 ]
 
@@ -138,7 +139,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "apps.realtime.layers.ChannelLayer",  # channels-redis, see there why
             "CONFIG": {"hosts": [redis_db_url(2)], "prefix": "hp-channels"},
         }
     }
@@ -265,6 +266,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Trained model artifacts (shared storage that every ML worker mounts). Registered
 # artifacts must live under it.
 MODEL_STORAGE_ROOT = Path(os.environ.get("MODEL_STORAGE_ROOT", VAR_DIR / "models"))
+# Lab-report uploads: the largest file accepted (bytes); pixel limits are in
+# ml.labreport.images.ImageLimits.
+LAB_REPORT_MAX_UPLOAD_BYTES = int(os.environ.get("LAB_REPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -4,6 +4,7 @@ test keys so tests are repeatable; nothing here is a production secret."""
 
 from .base import *  # noqa: F401,F403
 import os
+from pathlib import Path
 
 from .base import VAR_DIR
 
@@ -19,7 +20,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 # Tests start their own real worker where they need one; everything else is eager.
 CELERY_TASK_ALWAYS_EAGER = True
-MEDIA_ROOT = VAR_DIR / "test-media"
+# A worker process started by a test is told the test's media folder through the environment.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "test-media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

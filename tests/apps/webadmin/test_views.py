@@ -23,15 +23,15 @@ SWITCH = reverse("webadmin:switch-hospital")
 
 BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 PATIENT_SERVICES = ["reminders_web:adherence", "tips_web:list"]
+CLINICAL = ["imaging_web:studies", "nlp_web:entities"]
 EXPECTED_NAVIGATION = {
-    Role.PLATFORM_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
-                          "configuration_web:settings",
-                          "configuration_web:algorithms", "configuration_web:monitoring", "configuration_web:periodic",
+    Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
+                          "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
+                          "configuration_web:periodic", "api-docs"],
+    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
+                          "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
                           "api-docs"],
-    Role.HOSPITAL_ADMIN: ["webadmin:dashboard", *BOOKING_ADMIN, "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
-                          "configuration_web:settings",
-                          "configuration_web:algorithms", "configuration_web:monitoring", "api-docs"],
-    Role.DOCTOR: ["webadmin:dashboard", "booking_web:day", "imaging_web:studies", "nlp_web:entities", *PATIENT_SERVICES,
+    Role.DOCTOR: ["webadmin:dashboard", "reports_web:list", "booking_web:day", *CLINICAL, *PATIENT_SERVICES,
                   "configuration_web:settings"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "compliance_web:events", "compliance_web:cases",
                               "compliance_web:chains", "compliance_web:manifest-verify", "compliance_web:report",
