@@ -18,22 +18,20 @@ ITEM_FIELDS = ("code", "name", "value", "unit", "range_low", "range_high", "flag
 
 
 def _extract(args) -> int:
-    import cv2
-    import numpy as np
-
+    from ml.labreport.images import ImageRejected, decode_upload
     from ml.labreport.pipeline import analyse_image
 
     status = 0
     for path in args.images:
         record: dict = {"file": path}
         try:
-            image = cv2.imdecode(np.frombuffer(Path(path).read_bytes(), np.uint8), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError("not an image OpenCV can decode")
-            analysis = analyse_image(image, engine=args.engine, sex=args.sex, age=args.age)
-        except (OSError, ValueError) as error:
-            record["error"] = "unreadable_file"
-            record["reason"] = str(error)
+            upload = decode_upload(Path(path).read_bytes())  # the API's checks: type, size, bombs, PDF
+            analysis = analyse_image(upload.pages[0], engine=args.engine, sex=args.sex, age=args.age)
+        except ImageRejected as error:
+            record["error"], record["reason"] = error.code, error.message
+            status = 1
+        except OSError as error:
+            record["error"], record["reason"] = "unreadable_file", str(error)
             status = 1
         else:
             record.update(rotation=analysis.rotation, engine=analysis.engine,
