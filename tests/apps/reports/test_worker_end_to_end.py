@@ -18,7 +18,7 @@ from apps.patients.services import patient_create
 from apps.reports.models import LabReport
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
-from tests.apps.realtime.test_worker_to_websocket import _listen
+from tests.support.live import connect_events as _listen
 from tests.conftest import client_for, is_postgres
 from tests.factories import HospitalFactory, member_of
 from tests.support.celery_worker import route_ml_tasks_to, unique_queue, worker_process
