@@ -61,12 +61,14 @@ async def test_no_credentials_are_refused_with_4401(db):
     communicator = _connect()
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4401)
+    await communicator.disconnect()  # end the refused consumer, or its layer read outlives the test
 
 
 async def test_a_bad_token_is_refused_with_4401(db):
     communicator = _connect(token="hpt_nonsense")
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4401)
+    await communicator.disconnect()  # end the refused consumer, or its layer read outlives the test
 
 
 async def test_a_foreign_hospital_is_refused_with_4403():
@@ -75,6 +77,7 @@ async def test_a_foreign_hospital_is_refused_with_4403():
     communicator = _connect(path="/ws/v1/events/?hospital=ws-other", token=raw)
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4403)
+    await communicator.disconnect()  # end the refused consumer, or its layer read outlives the test
 
 
 async def test_ping_gets_pong_and_other_messages_an_error():
