@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.compliance",
     "apps.reminders",
     "apps.tips",
+    "apps.rarecases",
     "apps.nlp",
     "apps.imaging",
     "apps.reports",
