@@ -68,6 +68,39 @@ def row_cells(row: list[Word], gap_factor: float = 1.2) -> list[Cell]:
     return cells
 
 
+_GLUED_CODE_RE = re.compile(r"^(?P<code>[A-Za-z][A-Za-z0-9\-]*[#%]?)(?P<rest>[<>≤≥]?\d.*)$")
+
+
+def split_glued_codes(cells: list[Cell]) -> list[Cell]:
+    """Split a code column glued to the result ("NEUT#7.62", "WBC8.57"): engines that
+    read phrases join the two when the columns stand close. Split only where the left
+    part is exactly an indicator code or alias, so "HbA1c" stays whole."""
+    out: list[Cell] = []
+    for cell in cells:
+        text = _clean(cell.text)
+        match = _GLUED_CODE_RE.match(text)
+        split = None
+        if match and match_name(text) is None:
+            # Shortest code first: alias matching ignores stray digits, so "PLT7" would
+            # pass for PLT and eat the first digit of "PLT77".
+            for cut in range(2, len(text)):
+                left, right = text[:cut], text[cut:]
+                if not (right[0].isdigit() or right[0] in "<>≤≥"):
+                    continue
+                named = match_name(left)
+                if named is not None and named.distance == 0 and parse_value(right.split()[0])[0] is not None:
+                    split = cut
+                    break
+        if split is None:
+            out.append(cell)
+            continue
+        # Share the cell's width between the parts in proportion to their length.
+        edge = cell.x0 + (cell.x1 - cell.x0) * split // max(len(text), 1)
+        out.append(Cell(text[:split], cell.x0, edge, cell.confidence))
+        out.append(Cell(text[split:], edge, cell.x1, cell.confidence))
+    return out
+
+
 def _is_ascii_word(char: str) -> bool:
     return bool(char) and char.isascii() and char.isalnum()
 
@@ -129,7 +162,10 @@ def _undo_glued_arrow(pending: "_Pending") -> None:
     low, high = pending.range
     value = float(shorter)
     # Both readings out of range on the same side: a true in-range "207" stays 207.
-    if (_judge(value, low, high), _judge(pending.value, low, high)) in ((Flag.HIGH, Flag.HIGH), (Flag.LOW, Flag.LOW)):
+    # Whole numbers only on the high side: dropping a digit divides a low count by ten
+    # ("77" -> "7"), which would turn a plain low value into an implausible critical one.
+    sides = ((Flag.HIGH, Flag.HIGH),) if decimals == 0 else ((Flag.HIGH, Flag.HIGH), (Flag.LOW, Flag.LOW))
+    if (_judge(value, low, high), _judge(pending.value, low, high)) in sides:
         pending.value, pending.value_text = value, shorter
 
 
@@ -220,7 +256,7 @@ class _Pending:
 def _name_cell(text: str):
     """An indicator name in a cell, also when the code sits beside it ("白细胞计数 WBC",
     "WBC 白细胞计数") or a row number is glued to it ("1白细胞计数")."""
-    text = re.sub(r"^\d{1,2}(?=\D)", "", _clean(text))
+    text = _printed_name(text)
     if len(text) < 2:
         return None
     if match := match_name(text):
@@ -231,6 +267,13 @@ def _name_cell(text: str):
         if len(part) >= 2 and (match := match_name(part)):
             return match
     return None
+
+
+def _printed_name(text: str) -> str:
+    """The name as printed, without a row number glued in front ("10嗜酸性粒细胞百分比")."""
+    text = _clean(text)
+    stripped = re.sub(r"^\d{1,2}(?=\D)", "", text)
+    return stripped if len(stripped) >= 2 else text
 
 
 def _take(pending: _Pending, cell: Cell) -> None:
@@ -331,7 +374,7 @@ def extract_items(words: list[Word], *, sex: str | None = None, age: int | None 
     unnamed: list[tuple[int, _Pending]] = []
     for row in group_rows(words):
         pending: _Pending | None = None
-        cells = row_cells(row)
+        cells = split_glued_codes(row_cells(row))
         if not any(_name_cell(cell.text) for cell in cells):
             if (guess := _unnamed_row(cells)) is not None:
                 unnamed.append((len(items), guess))
@@ -343,7 +386,7 @@ def extract_items(words: list[Word], *, sex: str | None = None, age: int | None 
             if match is not None and (pending is None or pending.value is not None or match.distance == 0):
                 if pending is not None and (item := _finish(pending, sex, age)):
                     items.append(item)
-                pending = _Pending(code=match.code, name=_clean(cell.text), confidence=cell.confidence)
+                pending = _Pending(code=match.code, name=_printed_name(cell.text), confidence=cell.confidence)
             elif pending is not None:
                 pending.confidence = min(pending.confidence, cell.confidence)
                 _take(pending, cell)

@@ -152,3 +152,23 @@ def test_a_value_next_to_a_read_arrow_keeps_its_last_digit():
     words = row(100, "3", "脉搏", "57", "↓", "次/分", "60-100")
 
     assert by_code(extract_items(words))["PULSE"].value == 57.0
+
+
+def test_a_code_column_glued_to_the_result_is_split_back():
+    # RapidOCR reads "NEUT#" and "7.62" as one phrase when the code and result columns
+    # stand close; the value must still be found, and the printed name keeps no row number.
+    words = [*row(100, "2", "中性粒细胞绝对值", "NEUT#7.62", "↑10^9/L", "1.80-6.30"),
+             *row(150, "10嗜酸性粒细胞百分比", "EO%1.7", "%", "0.4-8.0"),
+             *row(200, "糖化血红蛋白", "HbA1c", "6.5", "%", "4.0-6.0")]
+
+    items = by_code(extract_items(words))
+
+    assert (items["NEUT#"].value, items["NEUT#"].unit, items["NEUT#"].flag) == (7.62, "10^9/L", "H")
+    assert (items["EO%"].value, items["EO%"].name) == (1.7, "嗜酸性粒细胞百分比")
+    assert items["HBA1C"].value == 6.5  # a code with digits in it stays whole
+
+
+def test_a_glued_code_does_not_take_a_digit_of_the_value():
+    items = by_code(extract_items(row(100, "血小板计数", "PLT77", "10^9/L", "125-350")))
+
+    assert (items["PLT"].value, items["PLT"].flag) == (77.0, "L")
