@@ -69,35 +69,57 @@ def row_cells(row: list[Word], gap_factor: float = 1.2) -> list[Cell]:
 
 
 _GLUED_CODE_RE = re.compile(r"^(?P<code>[A-Za-z][A-Za-z0-9\-]*[#%]?)(?P<rest>[<>≤≥]?\d.*)$")
+_CHINESE_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 
-def split_glued_codes(cells: list[Cell]) -> list[Cell]:
-    """Split a code column glued to the result ("NEUT#7.62", "WBC8.57"): engines that
-    read phrases join the two when the columns stand close. Split only where the left
-    part is exactly an indicator code or alias, so "HbA1c" stays whole."""
+def _split_code(text: str) -> int | None:
+    """Where a code glued to its result ends ("NEUT#7.62" -> 5), or None. Only where
+    the left part is exactly an indicator code or alias, so "HbA1c" stays whole."""
+    if not _GLUED_CODE_RE.match(text) or match_name(text) is not None:
+        return None
+    # Shortest code first: alias matching ignores stray digits, so "PLT7" would pass
+    # for PLT and eat the first digit of "PLT77".
+    for cut in range(2, len(text)):
+        left, right = text[:cut], text[cut:]
+        if not (right[0].isdigit() or right[0] in "<>≤≥"):
+            continue
+        named = match_name(left)
+        if named is not None and named.distance == 0 and parse_value(right.split()[0])[0] is not None:
+            return cut
+    return None
+
+
+def _split_name(text: str) -> list[str] | None:
+    """A Chinese indicator name with something glued before or after it, as two-column
+    reports give when the columns touch ("82.0-100.0平均红细胞血红蛋白含量30.0",
+    "平均红细胞血红蛋白浓度318"): the parts, or None. A row number glued in front
+    ("10嗜酸性粒细胞百分比") is left to the name reader."""
+    for run in _CHINESE_RUN_RE.finditer(text):
+        before, name, after = text[:run.start()], run.group(), text[run.end():]
+        if not (before or after) or match_name(name) is None:
+            continue
+        if before and _INDEX_RE.match(before) and not after:
+            return None
+        return [part for part in (before, name, after) if part]
+    return None
+
+
+def split_glued_cells(cells: list[Cell]) -> list[Cell]:
+    """Undo cells that OCR glued across column boundaries: a code and its result, or
+    a Chinese name with the previous item's range or its own result."""
     out: list[Cell] = []
     for cell in cells:
         text = _clean(cell.text)
-        match = _GLUED_CODE_RE.match(text)
-        split = None
-        if match and match_name(text) is None:
-            # Shortest code first: alias matching ignores stray digits, so "PLT7" would
-            # pass for PLT and eat the first digit of "PLT77".
-            for cut in range(2, len(text)):
-                left, right = text[:cut], text[cut:]
-                if not (right[0].isdigit() or right[0] in "<>≤≥"):
-                    continue
-                named = match_name(left)
-                if named is not None and named.distance == 0 and parse_value(right.split()[0])[0] is not None:
-                    split = cut
-                    break
-        if split is None:
-            out.append(cell)
-            continue
+        if (cut := _split_code(text)) is not None:
+            parts = [text[:cut], text[cut:]]
+        else:
+            parts = _split_name(text) or [cell.text]
         # Share the cell's width between the parts in proportion to their length.
-        edge = cell.x0 + (cell.x1 - cell.x0) * split // max(len(text), 1)
-        out.append(Cell(text[:split], cell.x0, edge, cell.confidence))
-        out.append(Cell(text[split:], edge, cell.x1, cell.confidence))
+        x = cell.x0
+        for part in parts:
+            width = (cell.x1 - cell.x0) * len(part) // max(len(text), 1)
+            out.append(Cell(part, x, x + width, cell.confidence))
+            x += width
     return out
 
 
@@ -120,6 +142,7 @@ _RANGE_RE = re.compile(rf"^(?P<low>{_NUMBER})\s*-+\s*(?P<high>{_NUMBER})$")
 _BOUND_RE = re.compile(rf"^(?P<op>[<>≤≥]|<=|>=)\s*(?P<number>{_NUMBER})$")
 _FLAG_RE = re.compile(r"^[↑↓]$|^[HL]$|^(偏高|偏低|高|低)$")
 _INDEX_RE = re.compile(r"^\d{1,2}$")
+_UNIT_THEN_RANGE_RE = re.compile(rf"^(?P<unit>.*?[A-Za-zμµ/%])(?P<range>[<>≤≥]?{_NUMBER}(?:\s*[-~～]+\s*{_NUMBER})?)$")
 
 
 def _clean(text: str) -> str:
@@ -293,8 +316,11 @@ def _take(pending: _Pending, cell: Cell) -> None:
     if pending.range is None and (bounds := parse_range(text)):
         pending.range = bounds
         return
-    # A cell holding several fields glued together ("12.3 ↑ 10^9/L"): split on spaces.
+    # A cell holding several fields glued together ("12.3 ↑ 10^9/L"): split on spaces,
+    # or between a unit and the range after it ("mmol/L2.60-7.50").
     parts = cell.text.split()
+    if len(parts) == 1 and (glued := _UNIT_THEN_RANGE_RE.match(_clean(cell.text))):
+        parts = [glued["unit"], glued["range"]]
     if len(parts) > 1:
         for part in parts:
             _take(pending, Cell(part, cell.x0, cell.x1, cell.confidence))
@@ -374,7 +400,7 @@ def extract_items(words: list[Word], *, sex: str | None = None, age: int | None 
     unnamed: list[tuple[int, _Pending]] = []
     for row in group_rows(words):
         pending: _Pending | None = None
-        cells = split_glued_codes(row_cells(row))
+        cells = split_glued_cells(row_cells(row))
         if not any(_name_cell(cell.text) for cell in cells):
             if (guess := _unnamed_row(cells)) is not None:
                 unnamed.append((len(items), guess))

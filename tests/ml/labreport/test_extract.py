@@ -172,3 +172,18 @@ def test_a_glued_code_does_not_take_a_digit_of_the_value():
     items = by_code(extract_items(row(100, "血小板计数", "PLT77", "10^9/L", "125-350")))
 
     assert (items["PLT"].value, items["PLT"].flag) == (77.0, "L")
+
+
+def test_cells_glued_across_two_columns_are_split_back():
+    # Two-column reports: the left item's range touches the right item's name, a name
+    # touches its result, a unit touches its range.
+    words = row(100, "平均红细胞体积", "80.4", "fL", "82.0-100.0平均红细胞血红蛋白含量30.0", "pg", "27.0~34.0")
+    words += row(150, "平均红细胞血红蛋白浓度318", "g/L", "316~354", "尿素", "3.06", "mmol/L2.60-7.50")
+
+    items = by_code(extract_items(words))
+
+    assert (items["MCV"].value, items["MCV"].range_low, items["MCV"].flag) == (80.4, 82.0, "L")
+    assert (items["MCH"].value, items["MCH"].unit, items["MCH"].range_high) == (30.0, "pg", 34.0)
+    assert (items["MCHC"].value, items["MCHC"].range_low) == (318.0, 316.0)
+    assert (items["UREA"].value, items["UREA"].unit, items["UREA"].range_low, items["UREA"].range_high) == \
+        (3.06, "mmol/L", 2.6, 7.5)
