@@ -42,6 +42,12 @@ def test_prediction_index_is_a_probability_that_grows_with_a_cascade(drifted):
         assert 0.0 <= predict_index(drifted.model, vector) <= 1.0
 
 
+def test_numpy_prediction_matches_the_keras_network(drifted):
+    X = drifted.held_out[0][:500]
+    keras_output = np.asarray(drifted.model.network(drifted.model.scaler.transform(X), training=False)).reshape(-1)
+    np.testing.assert_allclose(drifted.model.predict(X), keras_output, atol=1e-5)
+
+
 def test_wrong_feature_vectors_are_refused(drifted):
     with pytest.raises(ValueError, match="feature vector"):
         predict_index(drifted.model, [1.0, 2.0])
