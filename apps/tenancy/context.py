@@ -95,12 +95,26 @@ def hospital_scope(hospital_id: int, *, using: str = "default"):
 @contextmanager
 def unscoped(*, reason: str, actor=None, using: str = "default"):
     """The audited escape hatch: platform-wide work across every hospital (rarity
-    analysis, the public booking catalogue). Writes an audit event, then lifts the
-    tenant filter for the block. Keep blocks small and reasons specific."""
+    analysis, the public booking catalogue). Lifts the tenant filter for the block
+    and writes an audit event when the block ends. Keep blocks small and reasons
+    specific.
+
+    The event is written at the end, not the start, because writing it takes the
+    platform audit chain's head row lock until the transaction commits: written
+    first, every concurrent catalogue search queued behind the previous one for the
+    whole block. Written last, in the same transaction, it is just as atomic with
+    the work (both commit or neither) and the lock is held only until commit."""
     if not reason:
         raise ValueError("unscoped() needs a reason for the audit log")
+    from django.db import connections
+
     from apps.privacy.services import audit_record  # privacy builds on tenancy
 
-    audit_record(action="tenancy.unscoped", actor=actor, hospital_id=None, detail={"reason": reason})
-    with _enter(TenantState(platform_scope=True, active=True), using) as state:
-        yield state
+    try:
+        with _enter(TenantState(platform_scope=True, active=True), using) as state:
+            yield state
+    finally:
+        # A failed statement leaves the transaction unusable; it rolls back, and the
+        # event with it, exactly as an event written first would have.
+        if not connections[using].needs_rollback:
+            audit_record(action="tenancy.unscoped", actor=actor, hospital_id=None, detail={"reason": reason})
