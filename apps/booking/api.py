@@ -49,37 +49,39 @@ class ExpertFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
 
-class _HospitalRefSerializer(serializers.Serializer):
+class CatalogueHospitalSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
 
 
-class _DepartmentRefSerializer(serializers.Serializer):
+class CatalogueDepartmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class _NextFreeSlotSerializer(serializers.Serializer):
+class NextFreeSlotSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     start = serializers.DateTimeField()
 
 
 class ExpertOutputSerializer(serializers.Serializer):
-    """One expert of the catalogue. The fields describe the answer (schema, docs);
-    `to_representation` writes it from a row of `selectors.catalogue_page` directly:
-    this is the busiest answer of the API, and DRF's generic per-field path cost
-    more CPU than the page's queries. A test keeps the two equal."""
+    """An expert of the public catalogue."""
+
+    # The fields describe the answer (schema, docs); `to_representation` writes it
+    # from a row of `selectors.catalogue_page` directly: this is the busiest answer
+    # of the API, and DRF's generic per-field path cost more CPU than the page's
+    # queries. A test keeps the two equal.
 
     id = serializers.IntegerField()
     name = serializers.CharField()
     title = serializers.ChoiceField(choices=Expert.Title.choices)
     title_display = serializers.CharField()
-    hospital = _HospitalRefSerializer()
-    department = _DepartmentRefSerializer()
+    hospital = CatalogueHospitalSerializer()
+    department = CatalogueDepartmentSerializer()
     specialties = serializers.CharField()
     introduction = serializers.CharField()
     photo = serializers.CharField(allow_null=True, help_text=_("URL of the expert's photo."))
-    next_free_slot = _NextFreeSlotSerializer(
+    next_free_slot = NextFreeSlotSerializer(
         allow_null=True, help_text=_("The expert's next slot with a free place (on `date` when the search has one)."))
 
     @cached_property
