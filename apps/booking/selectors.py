@@ -101,12 +101,12 @@ def catalogue_count(experts: QuerySet[Expert]) -> int:
     return experts.order_by().values("pk")[: CATALOGUE_MATCH_CAP + 1].count()
 
 
-def catalogue_page(experts: QuerySet[Expert], *, date: datetime.date | None = None) -> QuerySet:
-    """The rows a catalogue page shows, as dicts: the expert's columns, its hospital
-    and department, and its next slot with a free place (of that date, with a date
+def catalogue_page(experts: QuerySet[Expert], *, date: datetime.date | None = None) -> QuerySet[Expert]:
+    """What a catalogue page shows: the expert's columns with its hospital and
+    department, and its next slot with a free place (of that date, with a date
     filter) as `next_free_slot_id` / `next_free_slot_start`. Slice it: PostgreSQL
-    runs the subqueries for the page's rows only, and `catalogue_count` leaves them
-    out."""
+    runs the subqueries for the page's rows only, and `catalogue_count` leaves the
+    joins and subqueries out."""
     free = Slot.objects.filter(expert=OuterRef("pk"), start__gt=timezone.now(),
                                schedule__status=Schedule.Status.PUBLISHED, booked__lt=F("capacity") - F("held"))
     if date:
@@ -114,11 +114,11 @@ def catalogue_page(experts: QuerySet[Expert], *, date: datetime.date | None = No
         day_start = datetime.datetime.combine(date, datetime.time.min, tzinfo=tz)
         free = free.filter(start__gte=day_start, start__lt=day_start + datetime.timedelta(days=1))
     free = free.order_by("start", "pk")
-    return experts.values("id", "name", "title", "specialties", "introduction", "photo", "department_id",
-                          hospital_slug=F("hospital__slug"), hospital_name=F("hospital__name"),
-                          department_name=F("department__name"),
-                          next_free_slot_id=Subquery(free.values("pk")[:1]),
-                          next_free_slot_start=Subquery(free.values("start")[:1]))
+    return (experts.select_related("hospital", "department")
+            .only("name", "title", "specialties", "introduction", "photo", "hospital__slug", "hospital__name",
+                  "department__name")
+            .annotate(next_free_slot_id=Subquery(free.values("pk")[:1]),
+                      next_free_slot_start=Subquery(free.values("start")[:1])))
 
 
 def catalogue_expert(*, expert_id: int) -> Expert | None:
