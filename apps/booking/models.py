@@ -99,7 +99,10 @@ class Schedule(TenantOwnedModel):
 
     class Meta:
         ordering = ["date", "start_time", "id"]
-        indexes = [models.Index(fields=["hospital", "date", "status"], name="schedule_hospital_date")]
+        indexes = [models.Index(fields=["hospital", "date", "status"], name="schedule_hospital_date"),
+                   # The catalogue's date filter, across hospitals.
+                   models.Index(fields=["date", "expert"], condition=Q(status="published"),
+                                name="schedule_published_day")]
         constraints = [models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="schedule_ends_after_start")]
         verbose_name = _("schedule")
         verbose_name_plural = _("schedules")

@@ -32,6 +32,11 @@ class Migration(migrations.Migration):
             model_name='expert',
             index=models.Index(fields=['title_rank', 'name', 'id'], name='expert_listing_order'),
         ),
+        migrations.AddIndex(
+            model_name='schedule',
+            index=models.Index(condition=models.Q(('status', 'published')), fields=['date', 'expert'],
+                               name='schedule_published_day'),
+        ),
         # Same name and key columns as the model's index, so Django's state is unchanged.
         migrations.RunPython(_on_postgresql(TERM_INDEX_COVERING), _on_postgresql(TERM_INDEX_PLAIN)),
     ]
