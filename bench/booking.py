@@ -1,6 +1,7 @@
 """Benchmark of booking under load and of the expert search.
 
     .venv/bin/python bench/booking.py [--database booking] [--clients 50] [--requests 2000]
+                                      [--phases spread,hot,search]
 
 1. Uses its own PostgreSQL database (default `booking`, created if missing, migrated)
    and the bench key set of bench/list_endpoint.py (bench/results/bench-keys.env).
@@ -17,9 +18,12 @@
    Both print bookings/s and latency percentiles, and check in the database that no
    slot holds more bookings than its capacity and that every counter equals its live
    bookings (zero overbookings).
-5. Search: 10,000 experts across 5 hospitals (made once, reused), then
+5. Search: 10,000 experts across 5 hospitals (made once, reused; vacuumed and
+   analysed before the run, as autovacuum keeps a live catalogue), then
    GET /api/v1/booking/experts/?q=... with varied keywords from one client and from
    10 concurrent clients; prints p50/p95/p99.
+
+`--phases` runs some of spread, hot and search only (e.g. `--phases search`).
 
 Client, server and PostgreSQL share this machine's cores; the figures compare runs on
 one machine.
@@ -69,7 +73,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--searches", type=int, default=600)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    return parser.parse_args()
+    parser.add_argument("--phases", default="spread,hot,search",
+                        help="comma-separated phases to run (spread, hot, search); default all")
+    args = parser.parse_args()
+    args.phases = {phase.strip() for phase in args.phases.split(",") if phase.strip()}
+    unknown = args.phases - {"spread", "hot", "search"}
+    if unknown or not args.phases:
+        parser.error(f"--phases takes spread, hot and search, not {', '.join(sorted(unknown)) or 'nothing'}")
+    return args
 
 
 def setup(args) -> dict:
@@ -203,6 +214,21 @@ def search_catalogue() -> None:
             log(f"search catalogue: {hospital.slug} now has {per_hospital} experts")
 
 
+def vacuum_catalogue(admin_url: str, database: str) -> None:
+    """A long-lived catalogue is vacuumed and analysed by autovacuum; one just bulk
+    loaded may not be yet. Index-only scans of the search index need the visibility
+    map, and the planner needs statistics."""
+    import psycopg2
+
+    connection = psycopg2.connect(with_database(admin_url, database))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) booking_expert, booking_expertsearchterm")
+    finally:
+        connection.close()
+
+
 def _index_experts(hospital, experts) -> None:
     from apps.booking.models import ExpertSearchTerm
     from apps.booking.search import search_terms_for
@@ -284,24 +310,32 @@ def overbooking_check(slot_ids: list[int], hospital) -> dict:
     return {"slots_over_capacity": over, "slots_whose_counter_differs": drift, "slots_full": full}
 
 
-async def search_load(base_url: str, total: int, clients: int) -> dict:
+async def search_load(base_url: str, total: int, clients: int, *, floor: bool = False) -> dict:
+    """`total` searches with varied keywords from `clients` concurrent clients. With
+    `floor`, the same audited catalogue read for a hospital that does not exist: what
+    a catalogue request costs before any searching (middleware, the tenant
+    transaction, the `tenancy.unscoped` audit event, one count)."""
     import httpx
 
     rng = random.Random(3)
     latencies, statuses, hits = [], Counter(), []
     queue = [rng.choice(QUERIES) for _ in range(total)]
 
+    def params(query: str) -> dict:
+        return {"hospital": "no-such-hospital", "page_size": 20} if floor else {"q": query, "page_size": 20}
+
     async def client_loop(client):
         while queue:
             query = queue.pop()
             began = time.perf_counter()
-            response = await client.get("/api/v1/booking/experts/", params={"q": query, "page_size": 20})
+            response = await client.get("/api/v1/booking/experts/", params=params(query))
             latencies.append((time.perf_counter() - began) * 1000)
             statuses[response.status_code] += 1
             hits.append(response.json().get("count", 0))
 
     async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=30) as client:
-        await client.get("/api/v1/booking/experts/", params={"q": "预热"})  # jieba's dictionary loads once
+        # Every server thread loads jieba's dictionary once: warm them all first.
+        await asyncio.gather(*(client.get("/api/v1/booking/experts/", params={"q": "预热"}) for _ in range(32)))
         began = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(clients)))
         elapsed = time.perf_counter() - began
@@ -310,37 +344,42 @@ async def search_load(base_url: str, total: int, clients: int) -> dict:
             "statuses": dict(statuses), "median_matches": sorted(hits)[len(hits) // 2]}
 
 
-def database_cpu_seconds(admin_url: str, database: str) -> float:
-    """CPU time so far of the PostgreSQL backends serving `database` (from /proc)."""
+def database_cpu_seconds(admin_url: str, database: str) -> dict[int, float]:
+    """CPU time so far of each PostgreSQL client backend serving `database` (from
+    /proc), by process id."""
     import psycopg2
 
     connection = psycopg2.connect(admin_url)
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
+                           "AND pid <> pg_backend_pid()", [database])
             pids = [row[0] for row in cursor.fetchall()]
     finally:
         connection.close()
-    total = 0.0
+    seconds = {}
     for pid in pids:
         try:
-            total += _process_cpu_seconds(pid)[1]
+            seconds[pid] = _process_cpu_seconds(pid)[1]
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return seconds
 
 
 def measured(args, server_pid: int, run, requests_of) -> dict:
     """Run one phase and add the CPU it cost per request: the application (gunicorn)
-    and PostgreSQL, whatever else the machine was doing meanwhile."""
+    and PostgreSQL, whatever else the machine was doing meanwhile. The database's
+    share is summed per backend (one that closed during the phase takes what it used
+    with it, so the figure is a floor), never across backends that came and went."""
     app_before = server_cpu_seconds(server_pid) or 0.0
     db_before = database_cpu_seconds(args.admin_url, args.database)
     figures = run()
     requests = max(requests_of(figures), 1)
     figures["app_cpu_ms_per_request"] = round(((server_cpu_seconds(server_pid) or 0.0) - app_before) * 1000
                                               / requests, 1)
-    figures["db_cpu_ms_per_request"] = round((database_cpu_seconds(args.admin_url, args.database) - db_before)
-                                             * 1000 / requests, 1)
+    db_after = database_cpu_seconds(args.admin_url, args.database)
+    db_seconds = sum(max(seconds - db_before.get(pid, 0.0), 0.0) for pid, seconds in db_after.items())
+    figures["db_cpu_ms_per_request"] = round(db_seconds * 1000 / requests, 1)
     return figures
 
 
@@ -349,10 +388,13 @@ def main() -> int:
     environment = setup(args)
     run_id = time.strftime("%Y%m%d%H%M%S")
     log("preparing data")
-    fixture = booking_fixture(args, run_id)
-    spread_tokens = patient_tokens(fixture["hospital"], args.requests + args.clients * args.hot_rounds)
-    persons = people(len(spread_tokens), seed=int(run_id[-6:]))
-    search_catalogue()
+    if args.phases & {"spread", "hot"}:
+        fixture = booking_fixture(args, run_id)
+        spread_tokens = patient_tokens(fixture["hospital"], args.requests + args.clients * args.hot_rounds)
+        persons = people(len(spread_tokens), seed=int(run_id[-6:]))
+    if "search" in args.phases:
+        search_catalogue()
+        vacuum_catalogue(args.admin_url, args.database)
     from django.db import connections
 
     connections.close_all()
@@ -366,46 +408,63 @@ def main() -> int:
         workers, threads = args.workers, args.threads
 
     process = start_server(_ServerArgs, environment, port, log_path)
+    figures = {"server": f"gunicorn {args.workers} x {args.threads} gthread", "run": run_id,
+               "load_average_at_start": round(os.getloadavg()[0], 1)}
     try:
         asyncio.run(wait_until_up(base_url, process, log_path))
-        rng = random.Random(int(run_id[-6:]))
-        spread_jobs = [(spread_tokens[n], rng.choice(fixture["slots"]), persons[n]) for n in range(args.requests)]
-        log(f"spread: {args.clients} clients, {args.requests} requests over {len(fixture['slots'])} slots")
-        requests_of = lambda figures: figures["requests"]  # noqa: E731
-        spread = measured(args, process.pid, lambda: asyncio.run(book_many(base_url, spread_jobs, args.clients)),
-                          requests_of)
-        spread["check"] = overbooking_check(fixture["slots"], fixture["hospital"])
-        log(f"hot: {args.hot_rounds} rounds of {args.clients} clients on one slot of capacity {args.hot_capacity}")
-        hot = measured(args, process.pid, lambda: asyncio.run(hot_rounds(
-            base_url, spread_tokens[args.requests:], fixture["hot"], persons[args.requests:], args.clients)),
-            requests_of)
-        hot["check"] = overbooking_check(fixture["hot"], fixture["hospital"])
-        log("search: 10,000 experts")
-        search_one = measured(args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 1)),
-                              requests_of)
-        search_ten = measured(args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 10)),
-                              requests_of)
+        requests_of = lambda phase: phase["requests"]  # noqa: E731
+        if "spread" in args.phases:
+            rng = random.Random(int(run_id[-6:]))
+            spread_jobs = [(spread_tokens[n], rng.choice(fixture["slots"]), persons[n]) for n in range(args.requests)]
+            log(f"spread: {args.clients} clients, {args.requests} requests over {len(fixture['slots'])} slots")
+            figures["spread"] = spread = measured(
+                args, process.pid, lambda: asyncio.run(book_many(base_url, spread_jobs, args.clients)), requests_of)
+            spread["check"] = overbooking_check(fixture["slots"], fixture["hospital"])
+        if "hot" in args.phases:
+            log(f"hot: {args.hot_rounds} rounds of {args.clients} clients on one slot of capacity {args.hot_capacity}")
+            figures["hot"] = hot = measured(args, process.pid, lambda: asyncio.run(hot_rounds(
+                base_url, spread_tokens[args.requests:], fixture["hot"], persons[args.requests:], args.clients)),
+                requests_of)
+            hot["check"] = overbooking_check(fixture["hot"], fixture["hospital"])
+        if "search" in args.phases:
+            log("search: 10,000 experts")
+            figures["catalogue_floor_1_client"] = measured(
+                args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 1, floor=True)),
+                requests_of)
+            figures["search_1_client"] = measured(
+                args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 1)), requests_of)
+            figures["search_10_clients"] = measured(
+                args, process.pid, lambda: asyncio.run(search_load(base_url, args.searches, 10)), requests_of)
     finally:
         stop_server(process)
-    figures = {"spread": spread, "hot": hot, "search_1_client": search_one, "search_10_clients": search_ten,
-               "server": f"gunicorn {args.workers} x {args.threads} gthread", "run": run_id}
+    figures["load_average_at_end"] = round(os.getloadavg()[0], 1)
     (RESULTS_DIR / f"booking-{run_id}.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False))
-    print(f"spread over {len(fixture['slots'])} slots, {args.clients} clients: {spread['bookings_per_second']} "
-          f"bookings/s, p50 {spread['p50_ms']} ms, p95 {spread['p95_ms']} ms, p99 {spread['p99_ms']} ms; "
-          f"{spread['outcomes']}; {spread['check']}; CPU per request: app {spread['app_cpu_ms_per_request']} ms, "
-          f"PostgreSQL {spread['db_cpu_ms_per_request']} ms")
-    print(f"hot slot, {args.clients} clients x {args.hot_rounds} rounds (capacity {args.hot_capacity}): "
-          f"{hot['bookings_per_second']} bookings/s ({hot['requests_per_second']} requests/s), p95 "
-          f"{hot['p95_ms_median_of_rounds']} ms (median round), {hot['p95_ms_worst_round']} ms (worst); "
-          f"{hot['outcomes']}; {hot['check']}; CPU per request: app {hot['app_cpu_ms_per_request']} ms, "
-          f"PostgreSQL {hot['db_cpu_ms_per_request']} ms")
-    for label, figures_ in (("1 client", search_one), ("10 clients", search_ten)):
-        print(f"expert search, 10,000 experts, {label}: p50 {figures_['p50_ms']} ms, p95 {figures_['p95_ms']} ms, "
-              f"p99 {figures_['p99_ms']} ms, {figures_['requests_per_second']} req/s; statuses {figures_['statuses']}; "
-              f"CPU per request: app {figures_['app_cpu_ms_per_request']} ms, "
-              f"PostgreSQL {figures_['db_cpu_ms_per_request']} ms")
-    overbooked = spread["check"]["slots_over_capacity"] + hot["check"]["slots_over_capacity"]
-    drift = spread["check"]["slots_whose_counter_differs"] + hot["check"]["slots_whose_counter_differs"]
+    overbooked = drift = 0
+    if "spread" in figures:
+        spread = figures["spread"]
+        print(f"spread over {args.slots} slots, {args.clients} clients: {spread['bookings_per_second']} "
+              f"bookings/s, p50 {spread['p50_ms']} ms, p95 {spread['p95_ms']} ms, p99 {spread['p99_ms']} ms; "
+              f"{spread['outcomes']}; {spread['check']}; CPU per request: app {spread['app_cpu_ms_per_request']} ms, "
+              f"PostgreSQL {spread['db_cpu_ms_per_request']} ms")
+        overbooked += spread["check"]["slots_over_capacity"]
+        drift += spread["check"]["slots_whose_counter_differs"]
+    if "hot" in figures:
+        hot = figures["hot"]
+        print(f"hot slot, {args.clients} clients x {args.hot_rounds} rounds (capacity {args.hot_capacity}): "
+              f"{hot['bookings_per_second']} bookings/s ({hot['requests_per_second']} requests/s), p95 "
+              f"{hot['p95_ms_median_of_rounds']} ms (median round), {hot['p95_ms_worst_round']} ms (worst); "
+              f"{hot['outcomes']}; {hot['check']}; CPU per request: app {hot['app_cpu_ms_per_request']} ms, "
+              f"PostgreSQL {hot['db_cpu_ms_per_request']} ms")
+        overbooked += hot["check"]["slots_over_capacity"]
+        drift += hot["check"]["slots_whose_counter_differs"]
+    for label, key in (("1 client", "search_1_client"), ("10 clients", "search_10_clients"),
+                       ("1 client, floor (unknown hospital, no search)", "catalogue_floor_1_client")):
+        if key in figures:
+            search = figures[key]
+            print(f"expert search, 10,000 experts, {label}: p50 {search['p50_ms']} ms, p95 {search['p95_ms']} ms, "
+                  f"p99 {search['p99_ms']} ms, {search['requests_per_second']} req/s; statuses {search['statuses']}; "
+                  f"CPU per request: app {search['app_cpu_ms_per_request']} ms, "
+                  f"PostgreSQL {search['db_cpu_ms_per_request']} ms")
     print(f"overbooked slots: {overbooked}; counters differing from live bookings: {drift}; "
           f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0 if overbooked == 0 and drift == 0 else 1

@@ -5,6 +5,7 @@ import re
 
 from django.core.paginator import Paginator
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -22,8 +23,8 @@ from apps.tenancy.roles import Role
 
 from .models import Appointment, Expert, WaitlistEntry
 from .rules import booking_rules
-from .selectors import (CATALOGUE_MATCH_CAP, CATALOGUE_MAX_DAYS, appointments_of_user, catalogue_expert,
-                        catalogue_expert_ids, catalogue_expert_slots, catalogue_experts_by_ids, public_catalogue,
+from .selectors import (CATALOGUE_MATCH_CAP, CATALOGUE_MAX_DAYS, appointments_of_user, catalogue_count,
+                        catalogue_expert, catalogue_expert_slots, catalogue_experts, catalogue_page, public_catalogue,
                         waitlist_of_user)
 from .services import (PatientDetails, appointment_book, appointment_cancel, appointment_get_for_user,
                        waitlist_accept, waitlist_join, waitlist_leave, waitlist_position)
@@ -48,37 +49,76 @@ class ExpertFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
 
-class ExpertOutputSerializer(serializers.ModelSerializer):
-    title_display = serializers.CharField(source="get_title_display")
-    hospital = serializers.SerializerMethodField()
-    department = serializers.SerializerMethodField()
-    photo = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Expert
-        fields = ["id", "name", "title", "title_display", "hospital", "department", "specialties", "introduction",
-                  "photo"]
-
-    def get_hospital(self, expert) -> dict:
-        return {"slug": expert.hospital.slug, "name": expert.hospital.name}
-
-    def get_department(self, expert) -> dict:
-        return {"id": expert.department_id, "name": expert.department.name}
-
-    def get_photo(self, expert) -> str | None:
-        return expert.photo.url if expert.photo else None
+class CatalogueHospitalSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
 
 
-class _MatchListPaginator(Paginator):
-    """Pages over the list of matching ids, capped at CATALOGUE_MATCH_CAP + 1."""
+class CatalogueDepartmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NextFreeSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    start = serializers.DateTimeField()
+
+
+class ExpertOutputSerializer(serializers.Serializer):
+    """An expert of the public catalogue."""
+
+    # The fields describe the answer (schema, docs); `to_representation` writes it
+    # from an expert of `selectors.catalogue_page` directly: this is the busiest answer
+    # of the API, and DRF's generic per-field path cost more CPU than the page's
+    # queries. A test keeps the two equal.
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    title = serializers.ChoiceField(choices=Expert.Title.choices)
+    title_display = serializers.CharField()
+    hospital = CatalogueHospitalSerializer()
+    department = CatalogueDepartmentSerializer()
+    specialties = serializers.CharField()
+    introduction = serializers.CharField()
+    photo = serializers.CharField(allow_null=True, help_text=_("URL of the expert's photo."))
+    next_free_slot = NextFreeSlotSerializer(
+        allow_null=True, help_text=_("The expert's next slot with a free place (on `date` when the search has one)."))
+
+    @cached_property
+    def _title_labels(self) -> dict[str, str]:
+        # Translated once per answer (with many=True one instance writes every row).
+        return {value: str(label) for value, label in Expert.Title.choices}
+
+    def to_representation(self, expert: Expert) -> dict:
+        free_slot = expert.next_free_slot_id
+        return {
+            "id": expert.pk, "name": expert.name, "title": expert.title,
+            "title_display": self._title_labels.get(expert.title, expert.title),
+            "hospital": {"slug": expert.hospital.slug, "name": expert.hospital.name},
+            "department": {"id": expert.department_id, "name": expert.department.name},
+            "specialties": expert.specialties, "introduction": expert.introduction,
+            "photo": expert.photo.url if expert.photo else None,
+            # Written like the slots answer's times.
+            "next_free_slot": None if free_slot is None else {"id": free_slot,
+                                                              "start": expert.next_free_slot_start.isoformat()},
+        }
+
+
+class _CataloguePaginator(Paginator):
+    """Counts matches in the database, at most CATALOGUE_MATCH_CAP + 1; a page is a
+    slice of the ordered queryset."""
+
+    @cached_property
+    def count(self) -> int:
+        return catalogue_count(self.object_list)
 
     @property
     def count_capped(self) -> bool:
-        return len(self.object_list) > CATALOGUE_MATCH_CAP
+        return self.count > CATALOGUE_MATCH_CAP
 
 
 class CataloguePagination(StandardPagination):
-    django_paginator_class = _MatchListPaginator
+    django_paginator_class = _CataloguePaginator
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -104,8 +144,9 @@ class CatalogueExpertViewSet(viewsets.GenericViewSet):
         filters = ExpertFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         with public_catalogue(actor=self._actor()):
-            page = self.paginate_queryset(catalogue_expert_ids(**filters.validated_data))
-            data = ExpertOutputSerializer(catalogue_experts_by_ids(page), many=True).data
+            experts = catalogue_page(catalogue_experts(**filters.validated_data),
+                                     date=filters.validated_data.get("date"))
+            data = ExpertOutputSerializer(self.paginate_queryset(experts), many=True).data
         return self.get_paginated_response(data)
 
     @extend_schema(

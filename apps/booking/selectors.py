@@ -8,7 +8,9 @@ import datetime
 from contextlib import contextmanager
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import StrIndex
 from django.utils import timezone
 
 from apps.tenancy.context import unscoped
@@ -30,25 +32,23 @@ def public_catalogue(*, actor=None):
 
 
 CATALOGUE_MATCH_CAP = 1000
-
-
-def catalogue_expert_ids(**filters) -> list[int]:
-    """The ids of matching experts in listing order, at most CATALOGUE_MATCH_CAP + 1
-    (one more tells the caller there are more). One query that reads no joined rows:
-    the page's rows come after, by id (`catalogue_experts_by_ids`)."""
-    return list(catalogue_experts(**filters).values_list("pk", flat=True)[: CATALOGUE_MATCH_CAP + 1])
-
-
-def catalogue_experts_by_ids(ids: list[int]) -> list[Expert]:
-    rows = Expert.objects.select_related("hospital", "department").in_bulk(ids)
-    return [rows[pk] for pk in ids if pk in rows]
+# A query's index piece shared by more experts than this narrows the search too
+# little to be worth joining: the listing order is walked instead.
+SEARCH_CANDIDATE_LIMIT = 1000
+SEARCH_PROBED_PIECES = 12
 
 
 def catalogue_experts(*, hospital: str | None = None, department: int | None = None, title: str | None = None,
                       date: datetime.date | None = None, q: str | None = None) -> QuerySet[Expert]:
-    """Active experts of active hospitals (call inside `public_catalogue()`). With a
-    date, only experts with a published session that day. `q` is segmented by jieba
-    and every word must match the expert's name, specialties, department or title."""
+    """Active experts of active hospitals, in listing order (call inside
+    `public_catalogue()`). With a date, only experts with a published session that
+    day. `q` is segmented by jieba and every word must occur in the expert's search
+    text (name, specialties, department, title).
+
+    Everything is decided in the database: one probe finds the query's rarest index
+    piece, whose experts are the candidates (joined by primary key), and each word
+    is checked on the candidates. Callers count and slice this queryset
+    (`catalogue_count`, `catalogue_page`); no list of ids passes through Python."""
     experts = Expert.objects.filter(active=True, hospital__active=True)
     if hospital:
         experts = experts.filter(hospital__slug=hospital)
@@ -61,30 +61,64 @@ def catalogue_experts(*, hospital: str | None = None, department: int | None = N
                                                                 status=Schedule.Status.PUBLISHED)))
     words = query_words(q or "")
     if words:
-        candidates = _experts_with_every_piece(words)
-        if not candidates:
+        piece, postings = _rarest_piece(words)
+        if postings == 0:  # a word that no expert has
             return experts.none()
-        # A literal id list, so the planner reads those rows by primary key and checks
-        # the words on them only (with a subquery it guessed a scan of every expert).
-        experts = experts.filter(pk__in=sorted(candidates))
-        for word in words:
-            if len(word) > 2:  # its two-character pieces are all there; is the word itself?
-                experts = experts.filter(search_text__contains=word)
+        if postings <= SEARCH_CANDIDATE_LIMIT:
+            experts = experts.filter(pk__in=ExpertSearchTerm.objects.filter(term=piece).values("expert_id"))
+        for index, word in enumerate(words):
+            # strpos (instr on SQLite) rather than LIKE: no wildcards to escape, and
+            # PostgreSQL's estimate for it keeps the plan on the candidates' primary
+            # keys (LIKE '%...%' looked so rare that it chose to scan every expert).
+            experts = experts.alias(**{f"word_{index}": StrIndex("search_text", Value(word))}).filter(
+                **{f"word_{index}__gt": 0})
     return experts.order_by("title_rank", "name", "id")
 
 
-def _experts_with_every_piece(words: list[str]) -> set[int]:
-    """Experts whose index has every piece of every word: one indexed query per word."""
-    candidates = None
+def _rarest_piece(words: list[str]) -> tuple[str, int]:
+    """The query's index piece shared by the fewest experts, and by how many
+    (counted up to SEARCH_CANDIDATE_LIMIT + 1). One statement, index-only on
+    PostgreSQL; each count stops at the limit, so a common piece costs no more than
+    a rare one."""
+    pieces = []
     for word in words:
-        pieces = query_pieces(word)
-        ids = set(ExpertSearchTerm.objects.filter(term__in=pieces).values("expert_id")
-                  .annotate(found=Count("term", distinct=True)).filter(found=len(pieces))
-                  .values_list("expert_id", flat=True))
-        candidates = ids if candidates is None else candidates & ids
-        if not candidates:
-            break
-    return candidates or set()
+        pieces += [piece for piece in sorted(query_pieces(word)) if piece not in pieces]
+    pieces = pieces[:SEARCH_PROBED_PIECES]
+    table = connection.ops.quote_name(ExpertSearchTerm._meta.db_table)
+    probes = ", ".join(f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE term = %s "
+                       f"LIMIT {SEARCH_CANDIDATE_LIMIT + 1}) AS piece_{n})" for n in range(len(pieces)))
+    with connection.cursor() as cursor:
+        # Row-level security applies as to any statement; the catalogue's scope lets
+        # it count across hospitals.
+        cursor.execute(f"SELECT {probes}", pieces)
+        counts = cursor.fetchone()
+    return min(zip(pieces, counts, strict=True), key=lambda pair: pair[1])
+
+
+def catalogue_count(experts: QuerySet[Expert]) -> int:
+    """How many experts match, counted up to CATALOGUE_MATCH_CAP + 1 (in no
+    particular order: the first that match are enough)."""
+    return experts.order_by().values("pk")[: CATALOGUE_MATCH_CAP + 1].count()
+
+
+def catalogue_page(experts: QuerySet[Expert], *, date: datetime.date | None = None) -> QuerySet[Expert]:
+    """What a catalogue page shows: the expert's columns with its hospital and
+    department, and its next slot with a free place (of that date, with a date
+    filter) as `next_free_slot_id` / `next_free_slot_start`. Slice it: PostgreSQL
+    runs the subqueries for the page's rows only, and `catalogue_count` leaves the
+    joins and subqueries out."""
+    free = Slot.objects.filter(expert=OuterRef("pk"), start__gt=timezone.now(),
+                               schedule__status=Schedule.Status.PUBLISHED, booked__lt=F("capacity") - F("held"))
+    if date:
+        tz = timezone.get_current_timezone()
+        day_start = datetime.datetime.combine(date, datetime.time.min, tzinfo=tz)
+        free = free.filter(start__gte=day_start, start__lt=day_start + datetime.timedelta(days=1))
+    free = free.order_by("start", "pk")
+    return (experts.select_related("hospital", "department")
+            .only("name", "title", "specialties", "introduction", "photo", "hospital__slug", "hospital__name",
+                  "department__name")
+            .annotate(next_free_slot_id=Subquery(free.values("pk")[:1]),
+                      next_free_slot_start=Subquery(free.values("start")[:1])))
 
 
 def catalogue_expert(*, expert_id: int) -> Expert | None:

@@ -1,8 +1,10 @@
 """The public catalogue: experts of every hospital, search, slots with remaining
 places, and the cached counts that follow every change."""
 
+import pytest
 from django.utils import timezone
 
+from apps.booking import api, selectors
 from apps.privacy.models import AuditEvent
 from apps.tenancy.roles import Role
 from tests.conftest import client_for
@@ -111,3 +113,82 @@ def test_the_slots_answer_is_served_from_the_cache(api_client, hospital_a, exper
         second = api_client.get(url).json()
     assert second == first
     assert not any("booking_slot" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.parametrize("candidate_limit", [1000, 0], ids=["rarest-piece-candidates", "walk-the-listing-order"])
+def test_search_gives_the_same_answer_whichever_way_it_narrows(api_client, hospital_a, hospital_b, monkeypatch,
+                                                               candidate_limit):
+    # With a limit of 0 every piece counts as common: the words are checked while
+    # walking the listing order instead of on the rarest piece's experts.
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATE_LIMIT", candidate_limit)
+    make_expert(hospital_a, name="王建国", specialties="高血压, 冠心病", department_name="心血管内科")
+    make_expert(hospital_a, name="李芳", title="attending", specialties="糖尿病, 甲状腺疾病", department_name="内分泌科")
+    make_expert(hospital_b, name="张伟", specialties="糖尿病足, 周围血管病", department_name="血管外科")
+    make_expert(hospital_b, name="王芳", title="associate_chief", specialties="哮喘", department_name="呼吸内科")
+    assert _names(api_client.get(EXPERTS, {"q": "糖尿"})) == ["张伟", "李芳"]  # chief physicians first
+    assert _names(api_client.get(EXPERTS, {"q": "王"})) == ["王建国", "王芳"]
+    assert _names(api_client.get(EXPERTS, {"q": "主任医师 王"})) == ["王建国", "王芳"]  # 副主任医师 holds 主任医师
+    assert _names(api_client.get(EXPERTS, {"q": "糖尿病 甲状腺"})) == ["李芳"]
+    assert _names(api_client.get(EXPERTS, {"q": "血管 王"})) == ["王建国"]
+    assert _names(api_client.get(EXPERTS, {"q": "王 骨折"})) == []
+    # wildcards of LIKE are plain characters to the search
+    assert _names(api_client.get(EXPERTS, {"q": "%"})) == []
+    assert _names(api_client.get(EXPERTS, {"q": "王_"})) == []
+
+
+def test_count_and_pages_come_from_the_database(api_client, hospital_a, monkeypatch):
+    for name in ("陈1", "陈2", "陈3", "陈4", "陈5"):
+        make_expert(hospital_a, name=name)
+    first = api_client.get(EXPERTS, {"q": "陈", "page_size": 2}).json()
+    assert (first["count"], first["count_capped"], len(first["results"])) == (5, False, 2)
+    last = api_client.get(EXPERTS, {"q": "陈", "page_size": 2, "page": 3}).json()
+    assert [row["name"] for row in last["results"]] == ["陈5"]
+    assert api_client.get(EXPERTS, {"q": "陈", "page_size": 2, "page": 4}).status_code == 404
+    # past the cap the count stops and says so
+    monkeypatch.setattr(selectors, "CATALOGUE_MATCH_CAP", 3)
+    monkeypatch.setattr(api, "CATALOGUE_MATCH_CAP", 3)
+    capped = api_client.get(EXPERTS, {"q": "陈", "page_size": 2}).json()
+    assert (capped["count"], capped["count_capped"]) == (3, True)
+
+
+def test_an_expert_row_has_exactly_the_documented_fields(api_client, hospital_a):
+    make_expert(hospital_a, name="王建国")
+    row = api_client.get(EXPERTS).json()["results"][0]
+    assert list(row) == list(api.ExpertOutputSerializer().fields)
+    assert row["title_display"] == "主任医师"  # in the default language
+    assert row["hospital"] == {"slug": "hospital-a", "name": hospital_a.name}
+    assert set(row["department"]) == {"id", "name"} and row["department"]["name"] == "心血管内科"
+    assert (row["photo"], row["next_free_slot"]) == (None, None)
+
+
+def test_next_free_slot_skips_full_slots_and_follows_the_date(api_client, hospital_a, expert_a,
+                                                              django_capture_on_commit_callbacks):
+    later = make_session(expert_a, days_ahead=5, capacity=1)
+    sooner = make_session(expert_a, days_ahead=3, capacity=1)
+    make_session(expert_a, days_ahead=2, capacity=1, publish=False)  # a draft is not bookable
+
+    def next_free(**params):
+        return api_client.get(EXPERTS, params).json()["results"][0]["next_free_slot"]
+
+    assert next_free() == {"id": sooner[0].pk, "start": sooner[0].start.isoformat()}
+    client = client_for(member_of(hospital_a, Role.PATIENT))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert book(client, sooner[0], person()).status_code == 201
+    assert next_free()["id"] == sooner[1].pk  # the first slot is full now
+    # searching a day gives the first free slot of that day
+    assert next_free(date=timezone.localdate(later[0].start).isoformat())["id"] == later[0].pk
+
+
+def test_a_catalogue_page_costs_the_same_queries_whatever_its_length(api_client, hospital_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(page_size):
+        with CaptureQueriesContext(connection) as captured:
+            assert len(api_client.get(EXPERTS, {"q": "专家", "page_size": page_size}).json()["results"]) == page_size
+        return len(captured.captured_queries)
+
+    for n in range(12):
+        make_expert(hospital_a, name=f"专家{n}")
+    queries(1)  # the first read of the catalogue makes its audit chain's head
+    assert queries(1) == queries(12)
