@@ -109,7 +109,7 @@ def _condition(case: dict, patient_url: str) -> dict:
     if case.get("incidence") is not None:
         extensions.append(_ext(INCIDENCE_URL, "valueDecimal", float(case["incidence"])))
     extensions += [_ext(RELATED_CODE_URL, "valueCode", code) for code in case.get("related_codes") or []]
-    extensions += [_ext(FINDING_URL, "valueString", text) for text in case.get("findings") or []]
+    extensions += [_ext(FINDING_URL, "valueString", str(text)[:500]) for text in case.get("findings") or []]
     if extensions:
         resource["extension"] = extensions
     return resource
@@ -149,6 +149,7 @@ def share_bundle_build(*, records: list[dict], share_id: str, mode: str, categor
                        platform_code: str, platform_name: str) -> str:
     """The Bundle's JSON text, exactly the bytes that are signed and sent."""
     case = next(r for r in records if r.get("record") == "case")
+    case = {**case, "findings": [r["text"] for r in records if r.get("record") == "finding" and r.get("text")]}
     patient_url, condition_url = _urn(), _urn()
     entries = [{"fullUrl": patient_url, "resource": _patient(case, mode)},
                {"fullUrl": condition_url, "resource": _condition(case, patient_url)}]

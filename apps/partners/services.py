@@ -412,11 +412,22 @@ def _share_records(case, *, categories: list[str]) -> list[dict]:
     related = [str(c) for c in feature.get("codes") or [] if isinstance(c, str)]
     record["related_codes"] = [c for c in related if normalise_code(c) != normalise_code(case.icd10_code)][:20]
     records = [record]
-    records += [{"patient_id": patient.pk, "record": "finding", "text": str(text)}
+    records += [{"patient_id": patient.pk, "record": "finding", "text": _without_own_identifiers(str(text), patient)}
                 for text in (feature.get("findings") or [])[:20] if isinstance(text, str | int | float)]
     if DataCategory.OBSERVATION in categories or DataCategory.DIAGNOSTIC_REPORT in categories:
         records += _lab_records(patient_id=patient.pk, limit=int(setting_value("partners.max_lab_reports")))
     return records
+
+
+def _without_own_identifiers(text: str, patient) -> str:
+    """The release masks identifier patterns (ID numbers, phones, addresses) and,
+    once the clinical NER registers its masker, names. The patient's own name and
+    record number are known here: masked before the release, so free text never
+    carries them even without the NER."""
+    for value, label in ((patient.name, "[NAME]"), (patient.medical_record_number, "[MRN]")):
+        if value and len(value) >= 2:
+            text = text.replace(value, label)
+    return text
 
 
 def _lab_records(*, patient_id: int, limit: int) -> list[dict]:

@@ -21,21 +21,26 @@ SWEEP = "partners.sweep"
 def share_deliver_task(self, *, hospital_id: int, share_pk: int) -> str:
     """One delivery attempt; retries itself with exponential backoff on a remote
     failure. Short tenant contexts around the claim and the record: no transaction
-    or row lock is held while the partner answers (ShortContextTenantTask)."""
-    with tenant_context(hospital_id):
-        plan = services.share_delivery_begin(share_pk=share_pk)
-    if plan is None:
-        return "settled"
-    if isinstance(plan, services.DeliveryWait):
-        if self.request.is_eager:
-            return plan.reason  # eager (embedded mode) cannot wait; the sweep queues it again
-        raise self.retry(countdown=plan.seconds)
-    result = share_post(plan)
-    with tenant_context(hospital_id):
-        delay = services.share_delivery_finish(share_pk=share_pk, attempt=plan.attempt, result=result)
-    if delay is None:
-        return "done"
-    raise self.retry(countdown=delay)
+    or row lock is held while the partner answers (ShortContextTenantTask).
+
+    Eager (the embedded mode and SQLite tests) cannot schedule a retry: the attempts
+    follow each other at once, up to the limit."""
+    while True:
+        with tenant_context(hospital_id):
+            plan = services.share_delivery_begin(share_pk=share_pk)
+        if plan is None:
+            return "settled"
+        if isinstance(plan, services.DeliveryWait):
+            if self.request.is_eager:
+                return plan.reason  # the periodic sweep queues it again
+            raise self.retry(countdown=plan.seconds)
+        result = share_post(plan)
+        with tenant_context(hospital_id):
+            delay = services.share_delivery_finish(share_pk=share_pk, attempt=plan.attempt, result=result)
+        if delay is None:
+            return "done"
+        if not self.request.is_eager:
+            raise self.retry(countdown=delay)
 
 
 @shared_task(name=SWEEP, ignore_result=True)
