@@ -88,9 +88,10 @@ def _ensure_database(params: dict, name: str) -> None:
 
 @contextmanager
 def peer_platform(*, database_params: dict, name: str, redis_url: str, partners: list[dict],
-                  log_path: Path | None = None, timeout: float = 900):
+                  log_path: Path | None = None, timeout: float = 900, workers: int = 0):
     """Migrate (if needed) and start the peer; `partners` are the platforms it knows:
-    [{"code", "key", "status"}]."""
+    [{"code", "key", "status"}]. `workers` > 0 serves it with gunicorn (that many
+    processes, as in production) instead of the development server."""
     _ensure_database(database_params, name)
     environment = {**os.environ, "DATABASE_URL": _url(database_params, name), "REDIS_URL": redis_url,
                    "DJANGO_SETTINGS_MODULE": "hospital_platform.settings.test", "CELERY_TASK_ALWAYS_EAGER": "1",
@@ -101,8 +102,10 @@ def peer_platform(*, database_params: dict, name: str, redis_url: str, partners:
     subprocess.run([*manage, "shell", "-c", _SETUP], cwd=ROOT, env=environment, check=True, timeout=300)
     port = _free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    server = subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=environment,
-                              stdout=log, stderr=subprocess.STDOUT)
+    command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"] if not workers else \
+        [sys.executable, "-m", "gunicorn", "hospital_platform.wsgi:application", "-b", f"127.0.0.1:{port}",
+         "-w", str(workers), "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
