@@ -36,21 +36,11 @@ import sys
 import time
 import uuid
 
-import psycopg2
-from _django import ROOT, percentile, setup_django
+from _django import ROOT, drop_database, percentile, setup_django, wait_for_worker
 
 DATABASE = "h_partners"
 PEER_DATABASE = "h_partners_peer"
-ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8")
-
-
-def fresh_database():
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    connection.close()
 
 
 def start_worker(queue: str, concurrency: int, log_path) -> subprocess.Popen:
@@ -68,15 +58,6 @@ def start_worker(queue: str, concurrency: int, log_path) -> subprocess.Popen:
          "-n", f"partners-{queue}@%h"], cwd=ROOT, env=env, stdout=output, stderr=output)
 
 
-def wait_ready(app, queue: str, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=1.0) or []
-        if any(f"partners-{queue}" in name for reply in replies for name in reply):
-            return
-    raise SystemExit("the worker did not start")
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shares", type=int, default=300, help="per phase (stream, then burst)")
@@ -88,7 +69,7 @@ def main():
     args = parser.parse_args()
     load_before = os.getloadavg()
 
-    fresh_database()
+    drop_database(DATABASE)
     setup_django(DATABASE, redis_url=REDIS_URL)
     from django.db import connection
 
@@ -150,7 +131,7 @@ def main():
         stream_queue = route_to(app, "stream")
         worker = start_worker(stream_queue, args.concurrency, logs / "partner-worker.log")
         try:
-            wait_ready(app, stream_queue)
+            wait_for_worker(app, f"partners-{stream_queue}")
             decided = announce(stream_cases)
             print(f"stream: {args.shares} decisions and releases in {decided:.1f} s", flush=True)
             wait_settled(stream_cases)
@@ -161,7 +142,7 @@ def main():
         announce(burst_cases)
         worker = start_worker(burst_queue, args.concurrency, logs / "partner-worker.log")
         try:
-            wait_ready(app, burst_queue)
+            wait_for_worker(app, f"partners-{burst_queue}")
             drain_began = time.perf_counter()
             drained = wait_settled(burst_cases) - drain_began
         finally:

@@ -13,7 +13,7 @@ from apps.core.exceptions import NotFoundError
 from apps.tenancy.context import hospital_scope, unscoped
 from apps.tenancy.models import Hospital
 
-from .feature_tags import FeatureTag, case_matches_tag, partner_tag, split_list, tags_can_talk
+from .feature_tags import FeatureTag, case_matches_tag, categories_to_send, partner_tag, tags_can_talk
 from .models import ExternalRareCase, OutboundShare, ShareDecision, SharingPartner
 
 
@@ -74,7 +74,7 @@ def partners_matching_case(*, case) -> list[PartnerMatch]:
         why = case_matches_tag(theirs, icd10_code=case.icd10_code, category=case.category,
                                retrieval_feature=case.retrieval_feature)
         if why:
-            matches.append(PartnerMatch(partner=partner, why=why, categories=list(theirs.data_categories)))
+            matches.append(PartnerMatch(partner=partner, why=why, categories=categories_to_send(theirs)))
     return matches
 
 
@@ -190,5 +190,8 @@ def our_focus_covers(*, icd10_code: str, category: str, related_codes=()) -> boo
                                  retrieval_feature={"codes": list(related_codes)}))
 
 
-def split_setting(key: str) -> list[str]:
-    return split_list(setting_value(key))
+def case_sharing(*, case_id: int, limit: int = 10) -> dict:
+    """What the registry's case page shows about sharing (templates/partners/case_sharing.html):
+    the latest decisions with their shares, and every share of the case."""
+    return {"decisions": list(decision_list(case_id=case_id)[:limit]),
+            "shares": list(share_list(case_id=case_id)[:50])}

@@ -40,8 +40,14 @@ def _not_found(request, action: str, object_type: str, object_id):
     return render(request, "partners/not_found.html", status=404)
 
 
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+def _audited_page(request, queryset, *, object_type: str, patient_of=None):
+    """One page of a list, and the audit event naming what it showed."""
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    detail = {"object_ids": [row.pk for row in page.object_list]}
+    if patient_of is not None:
+        detail["patient_ids"] = sorted({patient_of(row) for row in page.object_list})
+    audit_record(action=f"{object_type}.list", **_who(request), object_type=object_type, detail=detail)
+    return page
 
 
 # --- partners ---------------------------------------------------------------------------------
@@ -182,10 +188,7 @@ def share_log_page(request):
     partner = request.GET.get("partner", "")
     shares = share_list(status=status if status in OutboundShare.Status.values else "",
                         partner_id=int(partner) if partner.isdigit() else None)
-    page = _page(request, shares)
-    audit_record(action="outbound_share.list", **_who(request), object_type="outbound_share",
-                 detail={"object_ids": [s.pk for s in page.object_list],
-                         "patient_ids": sorted({s.patient_id for s in page.object_list})})
+    page = _audited_page(request, shares, object_type="outbound_share", patient_of=lambda share: share.patient_id)
     return render(request, "partners/shares.html", {
         "page": page, "statuses": OutboundShare.Status.choices, "status": status, "partner": partner,
         "partners": partner_list(), "may_review": request.tenant.role == Role.COMPLIANCE_OFFICER})
@@ -237,10 +240,8 @@ def decision_list_page(request):
     case = request.GET.get("case", "")
     decisions = decision_list(outcome=outcome if outcome in ShareDecision.Outcome.values else "",
                               case_id=int(case) if case.isdigit() else None)
-    page = _page(request, decisions)
-    audit_record(action="share_decision.list", **_who(request), object_type="share_decision",
-                 detail={"object_ids": [d.pk for d in page.object_list],
-                         "patient_ids": sorted({d.case.patient_id for d in page.object_list})})
+    page = _audited_page(request, decisions, object_type="share_decision",
+                         patient_of=lambda decision: decision.case.patient_id)
     return render(request, "partners/decisions.html", {
         "page": page, "outcomes": ShareDecision.Outcome.choices, "outcome": outcome, "case": case})
 
@@ -278,9 +279,7 @@ def case_decide_page(request, case_id: int):
 @role_required(*STAFF_ROLES)
 def external_list_page(request):
     prefix = request.GET.get("icd10", "")[:10]
-    page = _page(request, external_case_list(icd10_prefix=prefix))
-    audit_record(action="external_rare_case.list", **_who(request), object_type="external_rare_case",
-                 detail={"object_ids": [c.pk for c in page.object_list]})
+    page = _audited_page(request, external_case_list(icd10_prefix=prefix), object_type="external_rare_case")
     return render(request, "partners/external_list.html", {"page": page, "icd10": prefix})
 
 

@@ -11,31 +11,13 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
 from tests.conftest import client_for
 from tests.factories import member_of
-from tests.support.partners import hospital_settings, partner_make, population, rare_case_make
+from tests.support.partners import hospital_settings, population, rare_case_make
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/partners/"
 NEW_PARTNER = {"name": "罕见病协作平台", "code": "rare-net", "endpoint_url": "https://rare.example.org/",
                "our_id_at_partner": "hospital-platform-7781", "research_focus": ["E70-E90", "G71"],
                "data_categories": ["condition", "observation"]}
-
-
-@pytest.fixture
-def peer(sharing):
-    return partner_make(sharing, our_id="our-id-at-peer-1234")[0]
-
-
-@pytest.fixture
-def awaiting(hospital_a, peer, sharing):
-    """A share of hospital A waiting for a compliance officer."""
-    from apps.partners.services import rare_case_share_decide
-
-    hospital_settings(sharing, hospital_a, approval_required=True)
-    population(hospital_a, count=10)
-    case = rare_case_make(hospital_a)
-    with tenant_context(hospital_a.pk):
-        decision = rare_case_share_decide(case_id=case.pk)
-        return decision.shares.get()
 
 
 def test_a_platform_admin_registers_a_partner_and_sees_its_key_once(admin):
@@ -111,7 +93,7 @@ def test_the_platform_feature_tag(hospital_a, peer):
                    "text": "protocols=hp-share/1;fhir=4.3;focus=*;data=condition,observation,diagnostic_report"}
 
 
-def test_a_compliance_officer_reads_decisions_with_their_reasons(hospital_a, officer_a, awaiting):
+def test_a_compliance_officer_reads_decisions_with_their_reasons(hospital_a, officer_a, awaiting_share):
     response = client_for(officer_a).get(f"{BASE}decisions/")
     assert response.status_code == 200
     decision = response.json()["results"][0]
@@ -122,45 +104,45 @@ def test_a_compliance_officer_reads_decisions_with_their_reasons(hospital_a, off
     assert AuditEvent.objects.filter(action="share_decision.list", actor_id=officer_a.pk).exists()
 
 
-def test_doctors_do_not_read_decisions_or_shares(hospital_a, awaiting):
+def test_doctors_do_not_read_decisions_or_shares(hospital_a, awaiting_share):
     client = client_for(member_of(hospital_a, Role.DOCTOR))
     assert client.get(f"{BASE}decisions/").status_code == 403
     assert client.get(f"{BASE}shares/").status_code == 403
 
 
-def test_another_hospitals_share_is_not_found(hospital_b, awaiting):
+def test_another_hospitals_share_is_not_found(hospital_b, awaiting_share):
     officer_b = member_of(hospital_b, Role.COMPLIANCE_OFFICER)
     client = client_for(officer_b)
-    assert client.get(f"{BASE}shares/{awaiting.pk}/").status_code == 404
-    assert client.post(f"{BASE}shares/{awaiting.pk}/approve/", {}, format="json").status_code == 404
+    assert client.get(f"{BASE}shares/{awaiting_share.pk}/").status_code == 404
+    assert client.post(f"{BASE}shares/{awaiting_share.pk}/approve/", {}, format="json").status_code == 404
     assert client.get(f"{BASE}shares/").json()["results"] == []
 
 
-def test_an_officer_approves_through_the_api(hospital_a, officer_a, hospital_admin_a, awaiting, sharing):
+def test_an_officer_approves_through_the_api(hospital_a, officer_a, hospital_admin_a, awaiting_share, sharing):
     from tests.support.partners import platform_settings
 
     platform_settings(sharing, max_attempts=1)
-    assert client_for(hospital_admin_a).post(f"{BASE}shares/{awaiting.pk}/approve/", {}, format="json") \
+    assert client_for(hospital_admin_a).post(f"{BASE}shares/{awaiting_share.pk}/approve/", {}, format="json") \
         .status_code == 403
-    response = client_for(officer_a).post(f"{BASE}shares/{awaiting.pk}/approve/", {"note": "ok"}, format="json")
+    response = client_for(officer_a).post(f"{BASE}shares/{awaiting_share.pk}/approve/", {"note": "ok"}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["reviewed_by"] == officer_a.username
-    detail = client_for(officer_a).get(f"{BASE}shares/{awaiting.pk}/").json()
+    detail = client_for(officer_a).get(f"{BASE}shares/{awaiting_share.pk}/").json()
     assert detail["payload"]["resourceType"] == "Bundle"
-    again = client_for(officer_a).post(f"{BASE}shares/{awaiting.pk}/approve/", {}, format="json")
+    again = client_for(officer_a).post(f"{BASE}shares/{awaiting_share.pk}/approve/", {}, format="json")
     assert again.status_code == 409 and again.json()["error"]["code"] == "share_not_awaiting_approval"
 
 
-def test_a_rejection_needs_a_note(officer_a, awaiting):
+def test_a_rejection_needs_a_note(officer_a, awaiting_share):
     client = client_for(officer_a)
-    response = client.post(f"{BASE}shares/{awaiting.pk}/reject/", {}, format="json")
+    response = client.post(f"{BASE}shares/{awaiting_share.pk}/reject/", {}, format="json")
     assert response.status_code == 400 and "note" in response.json()["error"]["fields"]
-    assert client.post(f"{BASE}shares/{awaiting.pk}/reject/", {"note": "not now"}, format="json").json()["status"] \
+    assert client.post(f"{BASE}shares/{awaiting_share.pk}/reject/", {"note": "not now"}, format="json").json()["status"] \
         == "rejected"
 
 
-def test_staff_ask_for_a_decision_again(hospital_a, officer_a, awaiting):
-    response = client_for(officer_a).post(f"{BASE}cases/{awaiting.case_id}/decide/")
+def test_staff_ask_for_a_decision_again(hospital_a, officer_a, awaiting_share):
+    response = client_for(officer_a).post(f"{BASE}cases/{awaiting_share.case_id}/decide/")
     assert response.status_code == 201 and response.json()["outcome"] == "already_shared"
     assert response.json()["trigger"] == "manual"
     assert client_for(officer_a).post(f"{BASE}cases/999999/decide/").status_code == 404

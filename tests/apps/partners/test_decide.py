@@ -30,12 +30,6 @@ def decide(case, **kwargs) -> ShareDecision:
 
 
 @pytest.fixture
-def peer(sharing):
-    partner, _key = partner_make(sharing, focus=["E70-E90"])
-    return partner
-
-
-@pytest.fixture
 def crowd(hospital_a):
     population(hospital_a, count=10)  # ten more women born the same day: k is met
 

@@ -7,28 +7,13 @@ import pytest
 from django.urls import reverse
 
 from apps.partners.models import ExternalRareCase, SharingPartner
-from apps.partners.services import rare_case_share_decide
 from apps.privacy.models import AuditEvent
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
 from tests.factories import member_of
-from tests.support.partners import hospital_settings, partner_make, platform_settings, population, rare_case_make
+from tests.support.partners import platform_settings
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def peer(sharing):
-    return partner_make(sharing)[0]
-
-
-@pytest.fixture
-def waiting_share(hospital_a, peer, sharing):
-    hospital_settings(sharing, hospital_a, approval_required=True)
-    population(hospital_a, count=10)
-    case = rare_case_make(hospital_a)
-    with tenant_context(hospital_a.pk):
-        return rare_case_share_decide(case_id=case.pk).shares.get()
 
 
 def logged_in(client, user):
@@ -36,7 +21,7 @@ def logged_in(client, user):
     return client
 
 
-def test_the_partner_list_shows_status_tag_and_shares(client, admin, waiting_share):
+def test_the_partner_list_shows_status_tag_and_shares(client, admin, awaiting_share):
     response = logged_in(client, admin).get(reverse("partners_web:list"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -82,50 +67,50 @@ def test_a_platform_admin_suspends_a_partner_from_its_page(client, admin, peer):
     assert peer.status == "suspended"
 
 
-def test_the_share_log_and_the_share_page_for_an_officer(client, officer_a, waiting_share):
+def test_the_share_log_and_the_share_page_for_an_officer(client, officer_a, awaiting_share):
     client = logged_in(client, officer_a)
     log = client.get(reverse("partners_web:shares"))
-    assert log.status_code == 200 and f'data-share="{waiting_share.pk}"' in log.content.decode()
-    page = client.get(reverse("partners_web:share", args=[waiting_share.pk])).content.decode()
+    assert log.status_code == 200 and f'data-share="{awaiting_share.pk}"' in log.content.decode()
+    page = client.get(reverse("partners_web:share", args=[awaiting_share.pk])).content.decode()
     assert 'data-testid="approve"' in page
-    assert AuditEvent.objects.filter(action="outbound_share.read", object_id=str(waiting_share.pk)).exists()
+    assert AuditEvent.objects.filter(action="outbound_share.read", object_id=str(awaiting_share.pk)).exists()
 
 
-def test_an_officer_approves_on_the_share_page(client, officer_a, waiting_share, sharing):
+def test_an_officer_approves_on_the_share_page(client, officer_a, awaiting_share, sharing):
     platform_settings(sharing, max_attempts=1)
-    response = logged_in(client, officer_a).post(reverse("partners_web:share-approve", args=[waiting_share.pk]),
+    response = logged_in(client, officer_a).post(reverse("partners_web:share-approve", args=[awaiting_share.pk]),
                                                  {"note": "checked"}, follow=True)
     assert response.status_code == 200
     page = response.content.decode()
     assert 'data-testid="payload"' in page and "PSEUDED" in page
 
 
-def test_a_rejection_without_a_reason_stays_on_the_page_with_the_error(client, officer_a, waiting_share):
-    response = logged_in(client, officer_a).post(reverse("partners_web:share-reject", args=[waiting_share.pk]), {})
+def test_a_rejection_without_a_reason_stays_on_the_page_with_the_error(client, officer_a, awaiting_share):
+    response = logged_in(client, officer_a).post(reverse("partners_web:share-reject", args=[awaiting_share.pk]), {})
     assert response.status_code == 400
-    with tenant_context(waiting_share.hospital_id):
-        waiting_share.refresh_from_db()
-    assert waiting_share.status == "awaiting_approval"
+    with tenant_context(awaiting_share.hospital_id):
+        awaiting_share.refresh_from_db()
+    assert awaiting_share.status == "awaiting_approval"
 
 
-def test_doctors_do_not_see_the_share_log(client, hospital_a, waiting_share):
+def test_doctors_do_not_see_the_share_log(client, hospital_a, awaiting_share):
     client = logged_in(client, member_of(hospital_a, Role.DOCTOR))
     assert client.get(reverse("partners_web:shares")).status_code == 403
     assert client.get(reverse("partners_web:decisions")).status_code == 403
 
 
-def test_decisions_list_and_page_explain_the_outcome(client, officer_a, waiting_share):
+def test_decisions_list_and_page_explain_the_outcome(client, officer_a, awaiting_share):
     client = logged_in(client, officer_a)
     listed = client.get(reverse("partners_web:decisions")).content.decode()
-    assert f'data-decision="{waiting_share.decision_id}"' in listed
-    page = client.get(reverse("partners_web:decision", args=[waiting_share.decision_id])).content.decode()
+    assert f'data-decision="{awaiting_share.decision_id}"' in listed
+    page = client.get(reverse("partners_web:decision", args=[awaiting_share.decision_id])).content.decode()
     assert "awaiting_approval" in page and "k_required" in page
 
 
-def test_another_hospitals_share_is_not_found(client, hospital_b, waiting_share):
+def test_another_hospitals_share_is_not_found(client, hospital_b, awaiting_share):
     client = logged_in(client, member_of(hospital_b, Role.COMPLIANCE_OFFICER))
-    assert client.get(reverse("partners_web:share", args=[waiting_share.pk])).status_code == 404
-    assert client.post(reverse("partners_web:share-approve", args=[waiting_share.pk])).status_code == 404
+    assert client.get(reverse("partners_web:share", args=[awaiting_share.pk])).status_code == 404
+    assert client.post(reverse("partners_web:share-approve", args=[awaiting_share.pk])).status_code == 404
     assert AuditEvent.objects.filter(action="outbound_share.read", outcome="not_found").exists()
 
 
@@ -136,3 +121,15 @@ def test_doctors_browse_the_cases_partners_sent(client, hospital_a, peer):
     client = logged_in(client, member_of(hospital_a, Role.DOCTOR))
     assert "戈谢病" in client.get(reverse("partners_web:external")).content.decode()
     assert "collection" in client.get(reverse("partners_web:external-case", args=[case.pk])).content.decode()
+
+
+def test_the_case_page_fragment_shows_decisions_and_shares(rf, officer_a, awaiting_share):
+    from django.template.loader import render_to_string
+
+    from apps.partners.selectors import case_sharing
+
+    with tenant_context(awaiting_share.hospital_id):
+        sharing = case_sharing(case_id=awaiting_share.case_id)
+        html = render_to_string("partners/case_sharing.html", {"sharing": sharing, "case": awaiting_share.case},
+                                request=rf.get("/"))
+    assert "Peer platform" in html and reverse("partners_web:share", args=[awaiting_share.pk]) in html
