@@ -100,6 +100,12 @@ def _tag_attributes(*, protocols, fhir_version, research_focus, data_categories)
     return communication, list(tag.research_focus), list(tag.data_categories), tag
 
 
+def _endpoint_checked(url: str) -> str:
+    if not str(url).lower().startswith(("http://", "https://")):
+        raise DomainError(_("The endpoint must be an http(s) URL."), code="invalid", fields={"endpoint_url": [url]})
+    return url
+
+
 def _key_checked(key: str) -> str:
     try:
         signing.key_decode(key)
@@ -120,17 +126,22 @@ def partner_create(*, name: str, code: str, endpoint_url: str, our_id_at_partner
                    hmac_key: str = "", actor=None, role: str) -> PartnerCreated:
     """Register a partner. Without `hmac_key` a fresh key is generated and returned once."""
     _require_platform_admin(role)
-    if SharingPartner.objects.filter(code=code).exists():
-        raise ConflictError(_("A partner with this id exists."), code="partner_exists", fields={"code": [code]})
     key = _key_checked(hmac_key) if hmac_key else signing.key_generate()
     communication, focus, categories, tag = _tag_attributes(protocols=protocols, fhir_version=fhir_version,
                                                             research_focus=research_focus,
                                                             data_categories=data_categories)
+    _endpoint_checked(endpoint_url)
     with transaction.atomic():
-        partner = SharingPartner.objects.create(
-            name=name, code=code, endpoint_url=endpoint_url, hmac_key=key, key_fingerprint=signing.key_fingerprint(key),
-            our_id_at_partner=our_id_at_partner, interconnected=interconnected, communication=communication,
-            research_focus=focus, data_categories=categories, feature_tag=tag.text, status_changed_at=timezone.now())
+        try:
+            with transaction.atomic():
+                partner = SharingPartner.objects.create(
+                    name=name, code=code, endpoint_url=endpoint_url, hmac_key=key,
+                    key_fingerprint=signing.key_fingerprint(key), our_id_at_partner=our_id_at_partner,
+                    interconnected=interconnected, communication=communication, research_focus=focus,
+                    data_categories=categories, feature_tag=tag.text, status_changed_at=timezone.now())
+        except IntegrityError:  # the unique partner id decides, also between two admins at once
+            raise ConflictError(_("A partner with this id exists."), code="partner_exists",
+                                fields={"code": [code]}) from None
         audit_record(action="partners.partner_create", actor=actor, role=role, hospital_id=None,
                      object_type="sharing_partner", object_id=partner.pk,
                      detail={"code": code, "endpoint": endpoint_url, "feature_tag": tag.text,
@@ -150,6 +161,8 @@ def partner_update(*, partner_id: int, actor=None, role: str, **changes) -> Shar
             raise NotFoundError(_("No such partner."), code="partner_not_found")
         before = {"feature_tag": partner.feature_tag, "interconnected": partner.interconnected,
                   "endpoint_url": partner.endpoint_url, "name": partner.name}
+        if changes.get("endpoint_url") is not None:
+            _endpoint_checked(changes["endpoint_url"])
         for name in _UPDATABLE:
             if name in changes and changes[name] is not None:
                 setattr(partner, name, changes[name])

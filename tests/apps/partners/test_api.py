@@ -61,6 +61,7 @@ def test_bad_partner_input_is_a_clear_400(admin):
     for change, field in (({"data_categories": ["observation"]}, "data_categories"),
                           ({"research_focus": []}, "research_focus"),
                           ({"endpoint_url": "not a url"}, "endpoint_url"),
+                          ({"endpoint_url": "ftp://rare.example.org/"}, "endpoint_url"),
                           ({"hmac_key": "short"}, "hmac_key")):
         response = client.post(BASE, {**NEW_PARTNER, **change}, format="json")
         assert response.status_code == 400, (change, response.json())
