@@ -248,9 +248,9 @@ def share_bundle_validate(data, *, share_id: str) -> ReceivedCase:
         raise BundleInvalid(_("The Bundle has no entries."), {"entry": [_("At least one entry is required.")]})
     if len(entries) > MAX_ENTRIES:
         raise BundleInvalid(_("The Bundle has too many entries."), {"entry": [f"at most {MAX_ENTRIES}"]})
-    types = [entry.get("resource", {}).get("resourceType") if isinstance(entry, dict)
+    types = [entry["resource"].get("resourceType") if isinstance(entry, dict)
              and isinstance(entry.get("resource"), dict) else None for entry in entries]
-    unknown = sorted({str(t) for t in types if t not in ALLOWED_TYPES})
+    unknown = sorted({str(t)[:40] for t in types if not isinstance(t, str) or t not in ALLOWED_TYPES})
     if unknown:
         raise BundleInvalid(_("The Bundle holds resource types a share may not carry."),
                             {"entry.resource.resourceType": unknown[:10]})

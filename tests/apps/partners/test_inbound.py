@@ -182,3 +182,19 @@ def test_an_oversized_share_is_refused_before_it_is_read(client, origin, admin):
     body = _tampered(share_id, lambda d: d["entry"][1]["resource"]["code"].update(text="x" * 20_000))
     response = post(client, body, key=key, share_id=share_id)
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("body", [
+    b"[]", b"{}", b"null", b'"Bundle"', b"1e999",
+    b'{"resourceType": "Bundle", "type": "collection", "entry": [1, "x", null]}',
+    b'{"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": 5, "resource": {"resourceType": "Patient"}}]}',
+    b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Condition", '
+    b'"subject": "x", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E75.2"}]}}}]}',
+    b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": ["Patient"]}}]}',
+    b'{"resourceType": "Bundle", "type": "collection", "identifier": "x", "entry": {"a": 1}}',
+])
+def test_malformed_bodies_are_400_never_500(client, origin, body):
+    _partner, key = origin
+    response = post(client, body, key=key, share_id=str(uuid.uuid4()))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "bundle_invalid"
