@@ -375,7 +375,7 @@ def rare_case_share_decide(*, case_id: int, trigger: str = ShareDecision.Trigger
                         data_categories=list(match.categories),
                         status=OutboundShare.Status.AWAITING_APPROVAL)
                     if not approval_required:
-                        _share_release(share, actor=actor, role=role)
+                        _share_release(share, actor=actor, role=role, check=check)
                 if approval_required and fresh:
                     publish("partners.share_awaiting_approval",
                             {"decision": decision.pk, "case": case.pk, "partners": [m.partner.code for m in fresh]},
@@ -464,14 +464,15 @@ def _lab_records(*, patient_id: int, limit: int) -> list[dict]:
     return records
 
 
-def _share_release(share: OutboundShare, *, actor, role: str) -> None:
+def _share_release(share: OutboundShare, *, actor, role: str, check: QuasiIdentifierCheck | None = None) -> None:
     """Release the case for this share through the one guarded path out, build the
-    Bundle, store it on the share and queue the delivery after commit."""
+    Bundle, store it on the share and queue the delivery after commit. `check`: the
+    k-anonymity check the same transaction just made (an approval later checks anew)."""
     from .tasks import share_deliver_task
 
     case = share.case
     mode = setting_value("partners.deidentify_mode")
-    check = quasi_identifier_check(patient=case.patient, mode=mode)
+    check = check or quasi_identifier_check(patient=case.patient, mode=mode)
     if not check.passed:
         raise ConflictError(str(REASON_MESSAGES["k_anonymity_blocked"]), code="k_anonymity_blocked",
                             fields={"population": [str(check.population)], "k": [str(check.k_required)]})
