@@ -21,16 +21,20 @@ TIPS = ("tips_web:list", _("Health tips"))
 CLINICAL_ENTITIES = ("nlp_web:entities", _("Clinical entities"))
 IMAGING = ("imaging_web:studies", _("Imaging"))
 LAB_REPORTS = ("reports_web:list", _("Lab reports"))
+PARTNERS = [("partners_web:list", _("Sharing partners")), ("partners_web:shares", _("Share log")),
+            ("partners_web:decisions", _("Share decisions"))]
+EXTERNAL_CASES = ("partners_web:external", _("Cases from partners"))
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, SETTINGS,
+                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES, SETTINGS,
                           ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
     Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, SETTINGS,
+                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES, SETTINGS,
                           ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
     Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, IMAGING, CLINICAL_ENTITIES,
-                  ADHERENCE, TIPS, SETTINGS],
-    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
+                  ADHERENCE, TIPS, EXTERNAL_CASES, SETTINGS],
+    Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, *PARTNERS, EXTERNAL_CASES,
+                              SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }

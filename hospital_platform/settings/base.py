@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.reminders",
     "apps.tips",
     "apps.rarecases",
+    "apps.partners",
     "apps.nlp",
     "apps.imaging",
     "apps.reports",

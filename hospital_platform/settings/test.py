@@ -18,8 +18,10 @@ AUDIT_HMAC_KEY = "dGVzdC1hdWRpdC1obWFjLWtleS0wMTIzNDU2Nzg5YWI="
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
-# Tests start their own real worker where they need one; everything else is eager.
-CELERY_TASK_ALWAYS_EAGER = True
+# Tests start their own real worker where they need one; everything else is eager. A
+# worker whose tasks retry through the broker is started with CELERY_TASK_ALWAYS_EAGER=0
+# (an eager worker would run a retry inline at once, without its countdown).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F405
 # A worker process started by a test is told the test's media folder through the environment.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "test-media"))
 STORAGES = {

@@ -55,11 +55,12 @@ def worker_process(queue: str, *, env: dict | None = None, log_path: Path | None
 
 
 @contextmanager
-def route_ml_tasks_to(queue: str):
+def route_ml_tasks_to(queue: str, *, pattern: str = "ml.*"):
+    """Send this process's tasks named like `pattern` (the ML ones by default) to `queue`."""
     from hospital_platform.celery import app
 
     previous = (app.conf.task_routes, app.conf.task_always_eager)
-    app.conf.task_routes = {"ml.*": {"queue": queue}}
+    app.conf.task_routes = {pattern: {"queue": queue}}
     app.conf.task_always_eager = False
     app.amqp.flush_routes()
     app.amqp.router = app.amqp.Router()

@@ -24,18 +24,19 @@ SWITCH = reverse("webadmin:switch-hospital")
 BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 PATIENT_SERVICES = ["reminders_web:adherence", "tips_web:list"]
 CLINICAL = ["imaging_web:studies", "nlp_web:entities"]
+PARTNERS = ["partners_web:list", "partners_web:shares", "partners_web:decisions", "partners_web:external"]
 EXPECTED_NAVIGATION = {
     Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
-                          "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
+                          *PARTNERS, "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
                           "configuration_web:periodic", "api-docs"],
     Role.HOSPITAL_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
-                          "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
+                          *PARTNERS, "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
                           "api-docs"],
     Role.DOCTOR: ["webadmin:dashboard", "reports_web:list", "booking_web:day", *CLINICAL, *PATIENT_SERVICES,
-                  "configuration_web:settings"],
+                  "partners_web:external", "configuration_web:settings"],
     Role.COMPLIANCE_OFFICER: ["webadmin:dashboard", "compliance_web:events", "compliance_web:cases",
                               "compliance_web:chains", "compliance_web:manifest-verify", "compliance_web:report",
-                              "configuration_web:settings"],
+                              *PARTNERS, "configuration_web:settings"],
     Role.PATIENT: ["webadmin:dashboard"],
 }
 

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class PartnersConfig(AppConfig):
+    name = "apps.partners"
+    label = "partners"
+    verbose_name = "Sharing partners"
+
+    def ready(self):
+        from apps.compliance.consent import consent_withdrawn
+        from apps.rarecases.signals import prediction_indexes_ready
+
+        from .receivers import cancel_shares_on_consent_withdrawn, decide_on_prediction_indexes
+
+        prediction_indexes_ready.connect(decide_on_prediction_indexes, dispatch_uid="partners.decide_on_indexes")
+        consent_withdrawn.connect(cancel_shares_on_consent_withdrawn, dispatch_uid="partners.cancel_on_withdrawal")
