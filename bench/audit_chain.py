@@ -1,0 +1,273 @@
+"""Chain verification rate over millions of audit events, measured, not extrapolated.
+
+    .venv/bin/python bench/audit_chain.py [--events 10000000] [--workers 2] [--keep]
+
+Uses a database of its own (`bench_audit_chain`, dropped and re-created at the start
+and dropped at the end unless --keep), migrated like production, so the table has
+its indexes, append-only trigger and row-level security.
+
+1. Build: one hospital's log of --events events over its 8 chains (AUDIT_CHAIN_SHARDS),
+   in time order, each event on a random shard as `audit_record` does; a mix of
+   reads, lists, updates, logins, failures and exports with details, some in Chinese.
+   Hashes are computed with the platform's own functions (`canonical_content`,
+   `link_hash`, the same ones `audit_record` uses; the first events are cross-checked
+   against `event_hash`), in a streaming loop whose batches a second thread COPYs in
+   while the next batch is hashed. The secondary indexes are dropped during the load
+   and re-created after it (the usual bulk-load practice; they are not what the
+   verifier reads).
+2. Verify: `audit_chains_verify` (what `manage.py audit_verify` runs) over the 8 chains,
+   one worker, then --workers in parallel: events per second and total time.
+3. Tamper: one event in the middle of one chain is edited behind the trigger's back
+   (as the database owner could) and the verification runs again; it must name that
+   chain and sequence and pass the other seven.
+"""
+
+import argparse
+import datetime
+import io
+import queue
+import random
+import threading
+import time
+from types import SimpleNamespace
+
+from _django import setup_django
+
+DATABASE = "bench_audit_chain"
+NULL = r"\N"  # COPY text format
+ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
+COLUMNS = ("id", "chain", "sequence", "occurred_at", "actor_id", "actor_username", "role", "hospital_id", "action",
+           "object_type", "object_id", "patient_id", "ip", "user_agent", "request_id", "outcome", "detail",
+           "previous_hash", "hash")
+USER_AGENTS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
+               "HospitalApp/3.2 (iPhone; iOS 17.4)", "python-requests/2.32.3")
+# (action, object type, patient-linked, share of events)
+ACTIONS = (("patient.read", "patient", True, 50), ("patient.list", "patient", False, 10),
+           ("encounter.read", "encounter", True, 12), ("labreport.read", "labreport", True, 10),
+           ("patient.update", "patient", True, 6), ("auth.login", "user", False, 5),
+           ("auth.login_failed", "user", False, 2), ("diagnosis.create", "diagnosis", True, 3),
+           ("compliance.events_export", "auditexport", False, 1), ("appointment.book", "appointment", True, 1))
+
+
+def _drop_database():
+    import psycopg2
+
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    connection.close()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _events(count: int, hospital_id: int, shards: int, seed: int = 10):
+    """Yield (column values for COPY, hash-content dict) in time order."""
+    rng = random.Random(seed)
+    weights = [share for *_rest, share in ACTIONS]
+    # pre-drawn action table: one index per event from a 1,000-slot table
+    table = [action for action, weight in zip(ACTIONS, weights) for _ in range(weight * 10)]
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    step = datetime.timedelta(microseconds=400_000)
+    for n in range(count):
+        action, object_type, linked, _share = table[rng.randrange(len(table))]
+        actor = rng.randrange(1, 2001)
+        patient = rng.randrange(1, 200_001) if linked else None
+        failed = action == "auth.login_failed"
+        roll = rng.random()
+        if action == "patient.list":
+            detail = {"rows": 20, "filters": {"q": "王"} if roll < 0.3 else {}}
+        elif action == "compliance.events_export":
+            detail = {"rows": rng.randrange(10, 5000), "deidentified": True, "purpose": "research"}
+        elif failed:
+            detail = {"username": f"staff{actor}", "reason": "bad_password"}
+        elif roll < 0.2:
+            detail = {"token_id": actor * 7}
+        else:
+            detail = {}
+        values = {
+            "chain": f"hospital:{hospital_id}/{rng.randrange(shards)}",
+            "sequence": 0,
+            "occurred_at": start + step * n + datetime.timedelta(microseconds=rng.randrange(400_000)),
+            "actor_id": None if failed else actor,
+            "actor_username": "" if failed else f"staff{actor}",
+            "role": "" if failed else ("doctor" if actor <= 1800 else "hospital_admin"),
+            "hospital_id": hospital_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(patient if patient is not None else actor),
+            "patient_id": patient,
+            "ip": f"10.{actor % 8}.{actor // 256 % 256}.{actor % 256}" if roll < 0.97 else f"203.0.113.{actor % 256}",
+            "user_agent": USER_AGENTS[actor % 3],
+            "request_id": f"{rng.getrandbits(128):032x}",
+            "outcome": "invalid" if failed else ("denied" if roll > 0.995 else "success"),
+            "detail": detail,
+        }
+        yield n, values
+
+
+def build(count: int, hospital_id: int, shards: int) -> dict:
+    """COPY `count` chained events in; returns {chain: (last sequence, last hash)}."""
+    import json
+
+    from django.db import connection
+
+    from apps.privacy.chain import GENESIS_HASH, HASHED_FIELDS, audit_key, canonical_content, event_hash, link_hash
+
+    key = audit_key()
+    heads = {}
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    failure = []
+
+    def copier():
+        # its own connection: COPY on one thread while the main thread hashes
+        import psycopg2
+
+        from django.conf import settings
+
+        db = settings.DATABASES["default"]
+        target = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432)
+        try:
+            with target.cursor() as cursor:
+                while (buffer := batches.get()) is not None:
+                    cursor.copy_expert(f"COPY privacy_auditevent ({', '.join(COLUMNS)}) FROM STDIN", buffer)
+                    target.commit()
+        except Exception as error:  # reported by the main thread
+            failure.append(error)
+            while batches.get() is not None:
+                pass
+        finally:
+            target.close()
+
+    thread = threading.Thread(target=copier)
+    thread.start()
+    buffer, in_buffer, checked = io.StringIO(), 0, 0
+    write = buffer.write
+    for n, values in _events(count, hospital_id, shards):
+        chain = values["chain"]
+        sequence, previous = heads.get(chain, (0, GENESIS_HASH))
+        sequence += 1
+        values["sequence"] = sequence
+        digest = link_hash(key, previous, canonical_content(values))
+        if checked < 1000:  # the streaming path gives what audit_record's hash gives
+            assert digest == event_hash(SimpleNamespace(**values), previous)
+            checked += 1
+        heads[chain] = (sequence, digest)
+        actor, patient = values["actor_id"], values["patient_id"]
+        write(f"{n:032x}\t{chain}\t{sequence}\t{values['occurred_at'].isoformat()}\t"
+              f"{actor if actor is not None else NULL}\t{values['actor_username']}\t{values['role']}\t"
+              f"{hospital_id}\t{values['action']}\t{values['object_type']}\t{values['object_id']}\t"
+              f"{patient if patient is not None else NULL}\t{values['ip']}\t{values['user_agent']}\t"
+              f"{values['request_id']}\t{values['outcome']}\t"
+              f"{_escape(json.dumps(values['detail'], ensure_ascii=False))}\t{previous}\t{digest}\n")
+        in_buffer += 1
+        if in_buffer == 100_000:
+            buffer.seek(0)
+            batches.put(buffer)
+            if failure:
+                raise failure[0]
+            buffer, in_buffer = io.StringIO(), 0
+            write = buffer.write
+    buffer.seek(0)
+    batches.put(buffer)
+    batches.put(None)
+    thread.join()
+    if failure:
+        raise failure[0]
+    from apps.privacy.models import AuditChainHead
+
+    AuditChainHead.objects.bulk_create(AuditChainHead(chain=chain, sequence=sequence, hash=digest)
+                                       for chain, (sequence, digest) in heads.items())
+    connection.close()
+    return heads
+
+
+def secondary_indexes(cursor) -> list[str]:
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'privacy_auditevent'")
+    definitions = []
+    for name, definition in cursor.fetchall():
+        if name.endswith("_pkey") or name == "audit_event_chain_sequence_unique":
+            continue
+        definitions.append(definition)
+        cursor.execute(f'DROP INDEX "{name}"')
+    return definitions
+
+
+def verify(label: str, workers: int, expected_broken=None):
+    from apps.privacy.selectors import audit_chains_all, audit_chains_verify
+
+    chains = audit_chains_all()
+    clock = time.perf_counter()
+    results = audit_chains_verify(chains, workers=workers)
+    seconds = time.perf_counter() - clock
+    events = sum(result.events_checked for result in results)
+    broken = [(result.chain, result.broken_sequence, result.reason) for result in results if not result.ok]
+    print(f"  {label:34} {events:>12,} events in {seconds:7.1f} s = {events / seconds:>9,.0f} events/s "
+          f"({len(chains)} chains, {workers} worker{'s' if workers > 1 else ''})")
+    if expected_broken is None:
+        assert not broken, broken
+    else:
+        assert broken == [expected_broken], broken
+        print(f"    found: {broken[0][0]} at #{broken[0][1]}: {broken[0][2]}; the other {len(chains) - 1} intact")
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    _drop_database()
+    setup_django(DATABASE, admin_url=ADMIN_URL)
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.tenancy.models import Hospital
+
+    hospital = Hospital.objects.create(slug="bench-chain", name="Bench chain")
+    shards = settings.AUDIT_CHAIN_SHARDS
+    try:
+        print(f"Building {args.events:,} chained audit events of one hospital over {shards} chains:")
+        with connection.cursor() as cursor:
+            indexes = secondary_indexes(cursor)
+        clock = time.perf_counter()
+        heads = build(args.events, hospital.pk, shards)
+        seconds = time.perf_counter() - clock
+        print(f"  hashed and COPYed in {seconds:.1f} s ({args.events / seconds:,.0f} events/s)")
+        clock = time.perf_counter()
+        with connection.cursor() as cursor:
+            for definition in indexes:
+                cursor.execute(definition)
+            cursor.execute("VACUUM ANALYZE privacy_auditevent")
+            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('privacy_auditevent'))")
+            size = cursor.fetchone()[0]
+        print(f"  {len(indexes)} secondary indexes re-created and VACUUM ANALYZE in "
+              f"{time.perf_counter() - clock:.1f} s; table with indexes: {size}")
+
+        print("Verification (audit_chains_verify, as manage.py audit_verify):")
+        verify("intact, one worker", 1)
+        if args.workers > 1:
+            verify(f"intact, {args.workers} workers", args.workers)
+
+        chain = f"hospital:{hospital.pk}/3"
+        sequence = heads[chain][0] // 2
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE privacy_auditevent DISABLE TRIGGER audit_event_append_only")
+            cursor.execute("UPDATE privacy_auditevent SET object_id = '1' WHERE chain = %s AND sequence = %s",
+                           [chain, sequence])
+            cursor.execute("ALTER TABLE privacy_auditevent ENABLE TRIGGER audit_event_append_only")
+        print(f"Tampered: object_id of {chain} #{sequence:,} changed with the trigger off")
+        verify(f"one edited, {args.workers} worker{'s' if args.workers > 1 else ''}", args.workers,
+               (chain, sequence, "content does not match its hash (the event was edited)"))
+    finally:
+        connection.close()
+        if not args.keep:
+            _drop_database()
+            print(f"Database {DATABASE} dropped.")
+
+
+if __name__ == "__main__":
+    main()
