@@ -115,6 +115,20 @@ def test_a_night_shift_profile_makes_night_access_normal(hospital_a, doctor_a, p
     assert cases(hospital_a, "outside_working_hours") == []
 
 
+def test_a_night_shift_over_midnight_covers_both_evenings_and_mornings(hospital_a, doctor_a, patient_a):
+    # given a night shift from 20:00 to 08:00 the next morning
+    _encounter(patient_a, attending=doctor_a, days_ago=3)
+    with tenant_context(hospital_a.pk):
+        StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, work_start_hour=20, work_end_hour=8)
+    # when the doctor reads in the evening and the small hours, and once in the afternoon
+    for hour in (21, 2, 7, 14):
+        record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(hour, 30, days_ago=1))
+    detect(hospital_a, now=at_local(23, 0, days_ago=1))
+    # then only the afternoon is outside the shift
+    [case] = cases(hospital_a, "outside_working_hours")
+    assert case.evidence == {"working_hours": [20, 8], "local_times": ["14:30"]}
+
+
 def test_former_patient_now_in_another_department_opens_an_outside_department_case(
         hospital_a, doctor_in_cardiology, patient_a, cardiology, oncology):
     # given the cardiologist treated the patient last month, and the patient is now in oncology
@@ -136,6 +150,17 @@ def test_same_surname_and_address_area_opens_a_case(hospital_a, doctor_a, patien
     detect(hospital_a)
     [case] = cases(hospital_a, "relative_or_neighbour")
     assert case.evidence == {"surname": "张", "address_area": "110105"}
+
+
+def test_a_latin_surname_matches_whatever_its_case_on_the_watch_list(hospital_a, doctor_a):
+    patient = patient_create(hospital_id=hospital_a.pk, name="John Smith")
+    _encounter(patient, attending=doctor_a)
+    with tenant_context(hospital_a.pk):
+        StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, surname="Smith ", address_area="110105")
+        PatientWatch.objects.create(hospital=hospital_a, patient=patient, address_area=" 110105")
+    record(hospital_a, actor=doctor_a, patient=patient, occurred_at=at_local(10))
+    detect(hospital_a)
+    assert len(cases(hospital_a, "relative_or_neighbour")) == 1
 
 
 def test_same_surname_elsewhere_is_not_a_case(hospital_a, doctor_a, patient_a):
