@@ -1,6 +1,6 @@
 """Chain verification rate over millions of audit events, measured, not extrapolated.
 
-    .venv/bin/python bench/audit_chain.py [--events 10000000] [--workers 2] [--keep]
+    .venv/bin/python bench/audit_chain.py [--events 10000000] [--workers 2] [--baseline] [--keep]
 
 Uses a database of its own (`bench_audit_chain`, dropped and re-created at the start
 and dropped at the end unless --keep), migrated like production, so the table has
@@ -11,13 +11,15 @@ its indexes, append-only trigger and row-level security.
    reads, lists, updates, logins, failures and exports with details, some in Chinese.
    Hashes are computed with the platform's own functions (`encode_stored_content`,
    `link_hash`; the first 1,000 events and every 100,000th are cross-checked against
-   `event_hash`, which `audit_record` uses), in a streaming loop whose batches a second thread COPYs in
-   while the next batch is hashed. The secondary indexes are dropped before the load
+   `event_hash`, which `audit_record` uses), in a streaming loop whose batches a
+   second thread COPYs in while the next batch is hashed. The secondary indexes are dropped before the load
    (the usual bulk-load practice) and not re-created: the verifier reads the chain
    through the (chain, sequence) unique index, which stays, and re-indexing 10 million
    rows would only load the shared machine longer.
 2. Verify: `audit_chains_verify` (what `manage.py audit_verify` runs) over the 8 chains,
    one worker, then --workers in parallel: events per second and total time.
+   --baseline: the verifier as it was before (a model instance per event) against
+   the current one on one chain, alternating, best of three.
 3. Tamper: one event in the middle of one chain is edited behind the trigger's back
    (as the database owner could) and the verification runs again; it must name that
    chain and sequence and pass the other seven.
@@ -219,10 +221,42 @@ def verify(label: str, workers: int, expected_broken=None):
     return seconds
 
 
+def baseline(chain: str, rounds: int = 3) -> dict:
+    """The verifier as it was before it streamed tuples (a model instance per event
+    through the ORM iterator, then `event_hash`) against audit_chain_verify over the
+    same chain, alternating, best of `rounds`: a like-for-like ratio on a shared machine."""
+    from apps.privacy.chain import GENESIS_HASH, event_hash
+    from apps.privacy.models import AuditEvent
+    from apps.privacy.selectors import audit_chain_verify
+
+    def before():
+        previous, checked = GENESIS_HASH, 0
+        for event in AuditEvent.objects.filter(chain=chain).order_by("sequence").iterator(chunk_size=2000):
+            assert event.sequence == checked + 1 and event.previous_hash == previous
+            assert event_hash(event, previous) == event.hash
+            previous, checked = event.hash, checked + 1
+        return checked
+
+    def now():
+        result = audit_chain_verify(chain=chain)
+        assert result.ok, result
+        return result.events_checked
+
+    rates = {"before: model instances": 0.0, "now: audit_chain_verify": 0.0}
+    for _round in range(rounds):
+        for label, run in zip(rates, (before, now)):
+            clock = time.perf_counter()
+            checked = run()
+            rates[label] = max(rates[label], checked / (time.perf_counter() - clock))
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time the verifier as it was before (model instances) on one chain")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     _drop_database()
@@ -259,6 +293,13 @@ def main():
         verify("intact, one worker", 1)
         if args.workers > 1:
             verify(f"intact, {args.workers} workers", args.workers)
+
+        if args.baseline:
+            chain = f"hospital:{hospital.pk}/0"
+            rates = baseline(chain)
+            print(f"  one chain ({heads[chain][0]:,} events), best of 3 alternating: " + ", ".join(
+                f"{label} {rate:,.0f} events/s" for label, rate in rates.items())
+                + f" ({rates['now: audit_chain_verify'] / rates['before: model instances']:.1f}x)")
 
         chain = f"hospital:{hospital.pk}/3"
         sequence = heads[chain][0] // 2

@@ -201,7 +201,9 @@ def test_chains_verified_in_parallel_still_find_an_edited_event(hospital_a, sett
 
 
 _AWKWARD_DETAILS = [
-    {}, {"q": "王\"小\\明\n\t\x01", "ratio": 0.1, "small": 1e-07, "neg": -2.5, "ok": True, "none": None, "list": [1, "二", {"b": 1, "a": 2}]},
+    {},
+    {"q": "王\"小\\明\n\t\x01", "ratio": 0.1, "small": 1e-07, "neg": -2.5, "ok": True, "none": None,
+     "list": [1, "二", {"b": 1, "a": 2}]},
     {"z": 1, "a": {"y": [], "b": {}}, "emoji": "😷", "\u2028": "line separator"},
 ]
 
