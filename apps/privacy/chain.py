@@ -56,28 +56,30 @@ def _number(value) -> str:
     return "null" if value is None else str(value)
 
 
-def encode_stored_content(v: dict) -> bytes:
-    """encode_content for values typed as the audit table's columns return them
-    (text columns: str or None, bigint columns: int or None, detail decoded JSON,
-    occurred_at ISO text): the same bytes as the JSON encoder, written out in
-    sorted key order instead of sorting 16 keys per event. The verifier's hot path;
-    on a mismatch it re-checks with encode_content before reporting."""
+def encode_stored_row(row) -> bytes:
+    """encode_content for one row as the audit table returns it: HASHED_FIELDS in that
+    order (anything after them is ignored), text columns str or None, bigint columns
+    int or None, detail decoded JSON, occurred_at ISO text. The same bytes as the JSON
+    encoder, written out in sorted key order instead of building and sorting a dict
+    per event: the verifier's hot path. The verifier re-checks a mismatch with
+    encode_content before reporting it."""
+    (chain, sequence, occurred_at, actor_id, actor_username, role, hospital_id, action, object_type, object_id,
+     patient_id, ip, user_agent, request_id, outcome, detail) = row[:16]
     return (
-        f'{{"action":{_text(v["action"])},"actor_id":{_number(v["actor_id"])},'
-        f'"actor_username":{_text(v["actor_username"])},"chain":{_text(v["chain"])},'
-        f'"detail":{_ENCODER.encode(v["detail"])},"hospital_id":{_number(v["hospital_id"])},"ip":{_text(v["ip"])},'
-        f'"object_id":{_text(v["object_id"])},"object_type":{_text(v["object_type"])},'
-        f'"occurred_at":{_text(v["occurred_at"])},"outcome":{_text(v["outcome"])},'
-        f'"patient_id":{_number(v["patient_id"])},"request_id":{_text(v["request_id"])},"role":{_text(v["role"])},'
-        f'"sequence":{_number(v["sequence"])},"user_agent":{_text(v["user_agent"])}}}'
+        f'{{"action":{_text(action)},"actor_id":{_number(actor_id)},"actor_username":{_text(actor_username)},'
+        f'"chain":{_text(chain)},"detail":{"{}" if detail == {} else _ENCODER.encode(detail)},'
+        f'"hospital_id":{_number(hospital_id)},"ip":{_text(ip)},"object_id":{_text(object_id)},'
+        f'"object_type":{_text(object_type)},"occurred_at":{_text(occurred_at)},"outcome":{_text(outcome)},'
+        f'"patient_id":{_number(patient_id)},"request_id":{_text(request_id)},"role":{_text(role)},'
+        f'"sequence":{_number(sequence)},"user_agent":{_text(user_agent)}}}'
     ).encode()
 
 
-STORED_CONTENT_KEYS = ("action", "actor_id", "actor_username", "chain", "detail", "hospital_id", "ip", "object_id",
-                       "object_type", "occurred_at", "outcome", "patient_id", "request_id", "role", "sequence",
-                       "user_agent")
-if STORED_CONTENT_KEYS != tuple(sorted(HASHED_FIELDS)):
-    raise RuntimeError("encode_stored_content spells out the sorted HASHED_FIELDS: add the new field there too")
+# encode_stored_row unpacks HASHED_FIELDS by position and writes them in sorted order.
+if HASHED_FIELDS != ("chain", "sequence", "occurred_at", "actor_id", "actor_username", "role", "hospital_id",
+                     "action", "object_type", "object_id", "patient_id", "ip", "user_agent", "request_id", "outcome",
+                     "detail"):
+    raise RuntimeError("HASHED_FIELDS changed: update encode_stored_row to match")
 
 
 def _canonical(event) -> bytes:

@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 
 from apps.tenancy.context import current_tenant
 
-from .chain import GENESIS_HASH, HASHED_FIELDS, audit_key, encode_content, encode_stored_content, link_hash
+from .chain import GENESIS_HASH, HASHED_FIELDS, audit_key, encode_content, encode_stored_row, link_hash
 from .models import AuditChainHead, AuditEvent
 
 
@@ -93,9 +93,8 @@ def _walk(chain: str, rows) -> ChainVerification:
             return ChainVerification(chain, expected_sequence, False, expected_sequence,
                                      _event_id(chain, expected_sequence),
                                      "previous-hash link does not match the event before it")
-        content = dict(zip(names, row))
-        digest = link_hash(key, previous_hash, encode_stored_content(content))
-        if digest != row[hash_at] and link_hash(key, previous_hash, encode_content(content)) != row[hash_at]:
+        if (link_hash(key, previous_hash, encode_stored_row(row)) != row[hash_at]
+                and link_hash(key, previous_hash, encode_content(dict(zip(names, row)))) != row[hash_at]):
             return ChainVerification(chain, expected_sequence, False, expected_sequence,
                                      _event_id(chain, expected_sequence),
                                      "content does not match its hash (the event was edited)")
