@@ -35,7 +35,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-from _django import setup_django
+from _django import drop_database, setup_django
 
 DATABASE = "bench_audit_chain"
 NULL = r"\N"  # COPY text format
@@ -51,16 +51,6 @@ ACTIONS = (("patient.read", "patient", True, 50), ("patient.list", "patient", Fa
            ("patient.update", "patient", True, 6), ("auth.login", "user", False, 5),
            ("auth.login_failed", "user", False, 2), ("diagnosis.create", "diagnosis", True, 3),
            ("compliance.events_export", "auditexport", False, 1), ("appointment.book", "appointment", True, 1))
-
-
-def _drop_database():
-    import psycopg2
-
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    connection.close()
 
 
 def _escape(value: str) -> str:
@@ -263,7 +253,7 @@ def main():
                         help="also time the verifier as it was before (model instances) on one chain")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    _drop_database()
+    drop_database(DATABASE, admin_url=ADMIN_URL)
     setup_django(DATABASE, admin_url=ADMIN_URL)
     from django.conf import settings
     from django.db import connection, transaction
@@ -316,7 +306,7 @@ def main():
     finally:
         connection.close()
         if not args.keep:
-            _drop_database()
+            drop_database(DATABASE, admin_url=ADMIN_URL)
             print(f"Database {DATABASE} dropped.")
 
 
