@@ -34,6 +34,17 @@ def setup_django(database: str, *, admin_url: str = "postgres://root@127.0.0.1:5
         call_command("migrate", verbosity=0)
 
 
+def drop_database(database: str, *, admin_url: str = "postgres://root@127.0.0.1:5432/postgres"):
+    """Drop a benchmark's own database (connections to it are ended)."""
+    import psycopg2
+
+    connection = psycopg2.connect(admin_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    connection.close()
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]

@@ -8,7 +8,8 @@ A month (November 2026, 21 working days) of access is generated with a fixed see
 doctors read their own and their department's patients in working hours, list
 pages, log in from the hospital network, make consented de-identified exports;
 with ordinary noise (typos at login, occasional overtime, travel with one token
-abroad, colleagues sharing surnames and districts with patients). Violations of
+abroad, colleagues sharing surnames and districts with patients; a tenth of the
+doctors on night shifts from 20:00 to 08:00). Violations of
 each kind are planted and remembered. The rules run over the events in daily
 batches through the same code the Celery task runs (apps/compliance/rules.py),
 with an in-memory RuleContext in place of the database one; the autoencoder runs
@@ -50,6 +51,7 @@ class Month:
         self.rng = rng = random.Random(seed)
         self.events: list[EventRow] = []
         self.truth: dict[str, set] = defaultdict(set)
+        self.truth_days: dict[str, set] = defaultdict(set)  # kind -> planted (user, day): what the autoencoder sees
         self.anomalous_days: set = set()  # user-days with planted behaviour the autoencoder should find
         self.snoop_days: set = set()
         self.doctors = list(range(1, int(staff * 0.9) + 1))
@@ -58,8 +60,8 @@ class Month:
         self.department = {u: u % DEPARTMENTS for u in self.doctors}
         self.profile = {u: (rng.choice(SURNAMES), f"3101{rng.randrange(100):02d}", None, None)
                         for u in self.role}
-        for u in rng.sample(self.doctors, len(self.doctors) // 10):  # night shifts
-            self.profile[u] = self.profile[u][:2] + (20, 24)
+        for u in rng.sample(self.doctors, len(self.doctors) // 10):  # night shifts, 20:00 to 08:00
+            self.profile[u] = self.profile[u][:2] + (20, 8)
         self.patient_ids = list(range(1, patients + 1))
         by_department = defaultdict(list)
         for u in self.doctors:
@@ -101,9 +103,15 @@ class Month:
         return self.add(occurred_at=moment, actor_id=user, role=self.role[user], action="patient.list",
                         patient_ids=tuple(patients), ip=ip, token_id=token, actor_username=f"u{user}")
 
-    def working_moment(self, user, day):
+    def shift_hours(self, user):
         start, end = self.profile[user][2] or 8, self.profile[user][3] or 18
-        return self.at(day, self.rng.randrange(start, min(end, 24)), self.rng.randrange(60), self.rng.randrange(60))
+        return list(range(start, end)) if start < end else list(range(start, 24)) + list(range(end))
+
+    def working_moment(self, user, day, room=0):
+        """A moment in the user's shift with `room` minutes of it still to go."""
+        hours = self.shift_hours(user)
+        hours = hours[:len(hours) - (room + 59) // 60]
+        return self.at(day, self.rng.choice(hours), self.rng.randrange(60), self.rng.randrange(60))
 
     def ordinary(self):
         rng = self.rng
@@ -125,12 +133,11 @@ class Month:
                 for _ in range(rng.randint(1, 3)):
                     self.listing(user, rng.sample(colleagues, min(20, len(colleagues))),
                                  self.working_moment(user, day), token=token)
-                if rng.random() < 0.003:  # overtime: a legitimate read just after hours
+                if rng.random() < 0.003:  # overtime: a legitimate read in the hour after the shift
                     end = self.profile[user][3] or 20
-                    if end < 24:
-                        self.read(user, rng.choice(own), self.at(day, end, rng.randrange(60)), token=token)
+                    self.read(user, rng.choice(own), self.at(day, end % 24, rng.randrange(60)), token=token)
                 if rng.random() < 0.002:  # at a conference abroad: one country all day
-                    self.read(user, rng.choice(own), self.at(day, 11), ip="126.1.2.3", token=token)
+                    self.read(user, rng.choice(own), self.working_moment(user, day), ip="126.1.2.3", token=token)
             for user in self.admins:
                 for _ in range(rng.randint(2, 8)):
                     dept = rng.randrange(DEPARTMENTS)
@@ -156,13 +163,15 @@ class Month:
                                   != self.department[user]])
             self.read(user, patient, self.working_moment(user, day))
             self.truth["no_care_relationship"].add((user, patient, day.isoformat()))
-        for _ in range(count):  # bulk: eight list pages within half an hour
+            self.truth_days["no_care_relationship"].add(day_key(user, day))
+        for _ in range(count):  # bulk: eight list pages within half an hour, in the user's shift
             user, day = rng.choice(self.doctors), day_of()
-            start = self.at(day, 14)
+            start = self.working_moment(user, day, room=30)
             pool = self.department_patients[self.department[user]]
             for n in range(8):
                 self.listing(user, rng.sample(pool, min(20, len(pool))), start + datetime.timedelta(minutes=4 * n))
             self.truth["bulk_access"].add(day_key(user, day))
+            self.truth_days["bulk_access"].add(day_key(user, day))
             self.anomalous_days.add(day_key(user, day))
         day_doctors = [u for u in self.doctors if self.profile[u][2] is None]
         for _ in range(count):  # outside working hours
@@ -171,6 +180,7 @@ class Month:
                 self.read(user, rng.choice(self.patients_of[user] or self.department_patients[self.department[user]]),
                           self.at(day, 2, 5 * n))
             self.truth["outside_working_hours"].add(day_key(user, day))
+            self.truth_days["outside_working_hours"].add(day_key(user, day))
             self.anomalous_days.add(day_key(user, day))
         for _ in range(count):  # a former patient now in another department
             user, day = rng.choice(self.doctors), day_of()
@@ -179,6 +189,7 @@ class Month:
             self.past_attending.add((user, patient))
             self.read(user, patient, self.working_moment(user, day))
             self.truth["outside_department"].add((user, patient, day.isoformat()))
+            self.truth_days["outside_department"].add(day_key(user, day))
         for _ in range(count):  # relative or neighbour
             user, day = rng.choice(self.doctors), day_of()
             patient = rng.choice(self.department_patients[self.department[user]])
@@ -188,6 +199,7 @@ class Month:
             self.patient_watch[patient] = (False, area, surname)
             self.read(user, patient, self.working_moment(user, day))
             self.truth["relative_or_neighbour"].add((user, patient))
+            self.truth_days["relative_or_neighbour"].add(day_key(user, day))
         for _ in range(count):  # VIP record without a care relationship
             user, day, patient = rng.choice(self.doctors + self.admins), day_of(), rng.choice(sorted(self.vips))
             if self.role[user] == "doctor" and (self.attending[patient] == user
@@ -195,6 +207,7 @@ class Month:
                 continue
             self.read(user, patient, self.working_moment(user, day) if user in self.department else self.at(day, 10))
             self.truth["vip_record"].add((user, patient, day.isoformat()))
+            self.truth_days["vip_record"].add(day_key(user, day))
         for n in range(count):  # repeated failed logins
             user, day = rng.choice(self.doctors), day_of()
             for k in range(rng.randint(6, 12)):
@@ -205,16 +218,17 @@ class Month:
             user, day = rng.choice(self.doctors), day_of()
             token = f"t{user}-{day.isoformat()}"
             patient = rng.choice(self.patients_of[user] or self.department_patients[self.department[user]])
-            moment = self.working_moment(user, day)
+            moment = self.working_moment(user, day, room=40)
             self.read(user, patient, moment, ip="114.80.9.9", token=token)
             self.read(user, patient, moment + datetime.timedelta(minutes=40), ip="3.5.5.5", token=token)
             self.truth["token_multi_country"].add(token)
+            self.truth_days["token_multi_country"].add(day_key(user, day))
         for user in rng.sample(self.doctors, count):  # access after revocation
             day = rng.choice(self.days[5:])
-            self.revoked[user] = self.at(day, 9)
+            self.revoked[user] = self.at(day, 0)  # at midnight: every act of that day and after is after it
             for _n in range(3):
                 self.read(user, rng.choice(self.patients_of[user] or self.department_patients[self.department[user]]),
-                          max(self.working_moment(user, day), self.at(day, 9, 30)))
+                          self.working_moment(user, day))
             self.truth["access_after_revocation"].add(day_key(user, day))
             for later in self.days:  # an ordinary day's reads after revocation are violations too
                 if later > day:
@@ -226,12 +240,14 @@ class Month:
                              patient_ids=(rng.choice(unconsented),) + tuple(rng.sample(self.consented_list, 9)),
                              purpose="research", deidentified=True, actor_username=f"u{user}")
             self.truth["egress_without_consent"].add(event.id)
+            self.truth_days["egress_without_consent"].add(day_key(user, day))
         for _ in range(count):  # exports not de-identified
             user, day = rng.choice(self.doctors), day_of()
             event = self.add(occurred_at=self.working_moment(user, day), actor_id=user, role="doctor",
                              action="partners.share", patient_ids=tuple(rng.sample(self.consented_list, 10)),
                              purpose="research", deidentified=False, actor_username=f"u{user}")
             self.truth["egress_not_deidentified"].add(event.id)
+            self.truth_days["egress_not_deidentified"].add(day_key(user, day))
         for _ in range(count):  # snooping: many own-department records, spread over the day (no rule fires)
             user, day = rng.choice(day_doctors), day_of()
             for patient in rng.sample(self.department_patients[self.department[user]],
@@ -332,6 +348,8 @@ def main():
     parser.add_argument("--planted", type=int, default=40, help="violations planted per kind")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--explain", type=int, default=0, metavar="N",
+                        help="print N false cases and N missed ones per rule")
     parser.add_argument("--robust-z", type=float, default=None, help="autoencoder threshold (default: the setting's)")
     args = parser.parse_args()
     clock = time.perf_counter()
@@ -354,16 +372,26 @@ def main():
     print(f"rules: {len(drafts):,} cases from {len(month.events):,} events in {rules_seconds:.1f} s "
           f"({len(month.events) / rules_seconds:,.0f} events/s)\n")
 
-    flagged = defaultdict(set)
+    flagged, drafts_by_key = defaultdict(set), {}
     for draft in drafts:
         flagged[draft.rule].add(draft_key(draft))
+        drafts_by_key[(draft.rule, draft_key(draft))] = draft
     print(f"{'rule':28} {'planted':>7} {'cases':>7} {'TP':>6} {'precision':>9} {'recall':>7}")
+    rule_scores = {}
     for rule in RULES:
         truth, found = month.truth[rule], flagged[rule]
         hits = len(found & truth)
         precision = hits / len(found) if found else 0.0
         recall = len(truth & found) / len(truth) if truth else 0.0
         print(f"{rule:28} {len(truth):7} {len(found):7} {hits:6} {precision:9.3f} {recall:7.3f}")
+        rule_scores[rule] = (len(truth), len(found), precision, recall)
+        if args.explain:
+            for key in sorted(found - truth, key=str)[:args.explain]:
+                draft = drafts_by_key[(rule, key)]
+                print(f"    false case {key}: {draft.summary}; first at "
+                      f"{draft.first_event_at.astimezone(CST):%Y-%m-%d %H:%M}; {draft.evidence}")
+            for key in sorted(truth - found, key=str)[:args.explain]:
+                print(f"    missed {key}")
 
     from dataclasses import replace
 
@@ -387,8 +415,9 @@ def main():
     model, scaler = fit(raw, config)
     errors, squared = reconstruction_errors(model, scaler, raw)
     seconds = time.perf_counter() - clock
-    any_planted = month.anomalous_days | {(u, d) for u, _p, d in month.truth["no_care_relationship"]} | {
-        (u, d) for (u, d) in month.truth["access_after_revocation"]}
+    for rule in ("access_after_revocation",):
+        month.truth_days[rule] = set(month.truth[rule])  # already user-days
+    any_planted = month.snoop_days.union(*month.truth_days.values())
     print(f"\nautoencoder: {len(keys):,} user-days, features + training ({args.epochs} epochs) + scoring in "
           f"{seconds:.1f} s")
     print(f"{'robust z >=':>11} {'flagged':>7} | {'snoop days (no rule fires)':>28} | "
@@ -408,6 +437,24 @@ def main():
         marker = " (setting)" if z == threshold else ""
         print(f"{z:11.1f} {len(found):7} | {cells[0]} | {cells[1]:>34} | "
               f"{len(found & any_planted) / len(found) if found else 0:.3f}{marker}")
+
+    # Side by side: each kind's planted violations, what its rule found, and which of
+    # their user-days the autoencoder (at the setting) flagged among all it flagged.
+    found = {(f.actor_id, f.day.isoformat()) for f in flags}
+    hits = len(found & any_planted)
+    print(f"\nside by side (autoencoder at robust z >= {threshold:g}: {len(found)} user-days flagged, "
+          f"{hits} of them with a planted violation: precision {hits / len(found) if found else 0:.3f})")
+    print(f"{'violation kind':28} {'planted':>7} | {'rule':>5} {'P':>6} {'R':>6} | {'autoencoder R (user-days)':>26}")
+    for rule in (*RULES, "snooping (no rule)"):
+        if rule in rule_scores:
+            planted, cases, precision, recall = rule_scores[rule]
+            rule_cells = f"{cases:5} {precision:6.3f} {recall:6.3f}"
+        else:
+            planted, rule_cells = len(month.snoop_days), f"{'-':>5} {'-':>6} {'-':>6}"
+        days = month.snoop_days if rule not in rule_scores else month.truth_days.get(rule, set())
+        ae = (f"{len(days & found) / len(days):6.3f} of {len(days):4}" if days
+              else "n/a: no signed-in user")
+        print(f"{rule:28} {planted:7} | {rule_cells} | {ae:>26}")
     top = flags[0] if flags else None
     if top:
         print(f"example evidence: user {top.actor_id} on {top.day}: robust z {top.robust_z:.1f}, drivers "

@@ -153,6 +153,12 @@ def rule_bulk_access(batch, ctx) -> list[CaseDraft]:
     return drafts
 
 
+def within_hours(hour: int, start: int, end: int) -> bool:
+    """[start, end) in local hours; a start after the end is a shift over midnight
+    (20 to 8: 20:00 until 07:59 the next morning)."""
+    return start <= hour < end if start <= end else (hour >= start or hour < end)
+
+
 def rule_outside_working_hours(batch, ctx) -> list[CaseDraft]:
     default_start, default_end = ctx.setting("compliance.working_hours")
     drafts = {}
@@ -163,7 +169,7 @@ def rule_outside_working_hours(batch, ctx) -> list[CaseDraft]:
         start = default_start if start is None else start
         end = default_end if end is None else end
         local = ctx.local(event.occurred_at)
-        if start <= local.hour < end:
+        if within_hours(local.hour, start, end):
             continue
         key = f"hours:{event.actor_id}:{local.date().isoformat()}"
         draft = drafts.setdefault(key, CaseDraft(
@@ -200,6 +206,12 @@ def rule_outside_department(batch, ctx, links) -> list[CaseDraft]:
     return list(drafts.values())
 
 
+def _folded(text: str) -> str:
+    """Watch-list entries are typed by people: " Smith" and "smith" are one surname
+    (chinese_surname gives Latin-script surnames lowercased)."""
+    return (text or "").strip().casefold()
+
+
 def rule_relative_or_neighbour(batch, ctx) -> list[CaseDraft]:
     drafts = {}
     for event in _patient_reads(batch, ctx):
@@ -207,7 +219,7 @@ def rule_relative_or_neighbour(batch, ctx) -> list[CaseDraft]:
         if not surname or not area:
             continue
         _vip, patient_area, patient_surname = ctx.patient_watch(event.patient_id)
-        if surname != patient_surname or area != patient_area:
+        if _folded(surname) != _folded(patient_surname) or _folded(area) != _folded(patient_area):
             continue
         key = f"relative:{event.actor_id}:{event.patient_id}"
         draft = drafts.setdefault(key, CaseDraft(

@@ -41,9 +41,10 @@ def staff_profile_set(*, user_id: int, surname: str = "", address_area: str = ""
     if not Membership.objects.filter(user_id=user_id, hospital_id=hospital_id).exists():
         raise NotFoundError(_("No such staff member at this hospital."), code="staff_not_found")
     start, end = _hours(work_start_hour, "work_start_hour"), _hours(work_end_hour, "work_end_hour")
-    if (start is None) != (end is None) or (start is not None and start >= end):
-        raise DomainError(_("Give both working hours, start before end."), code="invalid",
-                          fields={"work_end_hour": [str(end)]})
+    # A start after the end is a shift over midnight (20 to 8); equal hours say nothing.
+    if (start is None) != (end is None) or (start is not None and start == end):
+        raise DomainError(_("Give both working hours, and a start different from the end (a night shift may end "
+                            "the next morning, e.g. 20 to 8)."), code="invalid", fields={"work_end_hour": [str(end)]})
     with transaction.atomic():
         profile, _created = StaffProfile.objects.update_or_create(
             hospital_id=hospital_id, user=get_user_model().objects.get(pk=user_id),

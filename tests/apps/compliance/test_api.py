@@ -158,8 +158,12 @@ def test_names_show_when_the_policy_says_so(hospital_a, doctor_a):
 def test_watch_lists_are_set_over_the_api_and_audited(officer_a, patient_a, doctor_a):
     client = client_for(officer_a)
     assert client.put(f"{BASE}/watch/patients/{patient_a.pk}/", {"vip": True}, format="json").status_code == 200
-    bad = client.put(f"{BASE}/watch/staff/{doctor_a.pk}/", {"work_start_hour": 20, "work_end_hour": 8}, format="json")
+    bad = client.put(f"{BASE}/watch/staff/{doctor_a.pk}/", {"work_start_hour": 8, "work_end_hour": 8}, format="json")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid")
+    half = client.put(f"{BASE}/watch/staff/{doctor_a.pk}/", {"work_start_hour": 20}, format="json")
+    assert (half.status_code, half.json()["error"]["code"]) == (400, "invalid")
+    night = client.put(f"{BASE}/watch/staff/{doctor_a.pk}/", {"work_start_hour": 20, "work_end_hour": 8}, format="json")
+    assert (night.status_code, night.json()["working_hours"]) == (200, [20, 8])
     assert AuditEvent.objects.filter(action="compliance.patient_watch_set").count() == 1
 
 

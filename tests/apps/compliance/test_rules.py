@@ -115,6 +115,20 @@ def test_a_night_shift_profile_makes_night_access_normal(hospital_a, doctor_a, p
     assert cases(hospital_a, "outside_working_hours") == []
 
 
+def test_a_night_shift_over_midnight_covers_both_evenings_and_mornings(hospital_a, doctor_a, patient_a):
+    # given a night shift from 20:00 to 08:00 the next morning
+    _encounter(patient_a, attending=doctor_a, days_ago=3)
+    with tenant_context(hospital_a.pk):
+        StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, work_start_hour=20, work_end_hour=8)
+    # when the doctor reads in the evening and the small hours, and once in the afternoon
+    for hour in (21, 2, 7, 14):
+        record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(hour, 30, days_ago=1))
+    detect(hospital_a, now=at_local(23, 0, days_ago=1))
+    # then only the afternoon is outside the shift
+    [case] = cases(hospital_a, "outside_working_hours")
+    assert case.evidence == {"working_hours": [20, 8], "local_times": ["14:30"]}
+
+
 def test_former_patient_now_in_another_department_opens_an_outside_department_case(
         hospital_a, doctor_in_cardiology, patient_a, cardiology, oncology):
     # given the cardiologist treated the patient last month, and the patient is now in oncology
@@ -127,25 +141,32 @@ def test_former_patient_now_in_another_department_opens_an_outside_department_ca
     assert cases(hospital_a, "no_care_relationship") == []
 
 
+def _read_with_watch_lists(hospital, doctor, patient, *, surname, staff_area, patient_area):
+    _encounter(patient, attending=doctor)
+    with tenant_context(hospital.pk):
+        StaffProfile.objects.create(hospital=hospital, user=doctor, surname=surname, address_area=staff_area)
+        PatientWatch.objects.create(hospital=hospital, patient=patient, address_area=patient_area)
+    record(hospital, actor=doctor, patient=patient, occurred_at=at_local(10))
+    detect(hospital)
+    return cases(hospital, "relative_or_neighbour")
+
+
 def test_same_surname_and_address_area_opens_a_case(hospital_a, doctor_a, patient_a):
-    _encounter(patient_a, attending=doctor_a)
-    with tenant_context(hospital_a.pk):
-        StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, surname="张", address_area="110105")
-        PatientWatch.objects.create(hospital=hospital_a, patient=patient_a, address_area="110105")
-    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
-    [case] = cases(hospital_a, "relative_or_neighbour")
+    [case] = _read_with_watch_lists(hospital_a, doctor_a, patient_a, surname="张", staff_area="110105",
+                                    patient_area="110105")
     assert case.evidence == {"surname": "张", "address_area": "110105"}
 
 
+def test_a_latin_surname_matches_whatever_its_case_on_the_watch_list(hospital_a, doctor_a):
+    patient = patient_create(hospital_id=hospital_a.pk, name="John Smith")
+    found = _read_with_watch_lists(hospital_a, doctor_a, patient, surname="Smith ", staff_area="110105",
+                                   patient_area=" 110105")
+    assert len(found) == 1
+
+
 def test_same_surname_elsewhere_is_not_a_case(hospital_a, doctor_a, patient_a):
-    _encounter(patient_a, attending=doctor_a)
-    with tenant_context(hospital_a.pk):
-        StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, surname="张", address_area="310101")
-        PatientWatch.objects.create(hospital=hospital_a, patient=patient_a, address_area="110105")
-    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
-    assert cases(hospital_a, "relative_or_neighbour") == []
+    assert _read_with_watch_lists(hospital_a, doctor_a, patient_a, surname="张", staff_area="310101",
+                                  patient_area="110105") == []
 
 
 def test_a_vip_record_opened_without_care_link_is_high_severity(hospital_a, patient_a):

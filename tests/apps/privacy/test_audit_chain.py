@@ -184,3 +184,53 @@ def test_verify_one_hospital_by_its_name(hospital_a, hospital_b, settings):
     call_command("audit_verify", chain=f"hospital:{hospital_a.pk}", stdout=out)
     assert f"hospital:{hospital_b.pk}" not in out.getvalue()
     assert f"hospital:{hospital_a.pk}/" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chains_verified_in_parallel_still_find_an_edited_event(hospital_a, settings):
+    settings.AUDIT_CHAIN_SHARDS = 4
+    events = [audit_record(action="x", hospital_id=hospital_a.pk, detail={"n": n}) for n in range(40)]
+    victim = events[17]
+    _tamper("UPDATE privacy_auditevent SET detail = '{\"n\": 99}' WHERE chain = %s AND sequence = %s",
+            [victim.chain, victim.sequence])
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of"):
+        call_command("audit_verify", workers=2, stdout=out)
+    assert f"BROKEN  {victim.chain}: at #{victim.sequence} (event id {victim.pk})" in out.getvalue()
+    assert out.getvalue().count("OK      hospital:") == len({event.chain for event in events}) - 1
+
+
+_AWKWARD_DETAILS = [
+    {},
+    {"q": "王\"小\\明\n\t\x01", "ratio": 0.1, "small": 1e-07, "neg": -2.5, "ok": True, "none": None,
+     "list": [1, "二", {"b": 1, "a": 2}]},
+    {"z": 1, "a": {"y": [], "b": {}}, "emoji": "😷", "\u2028": "line separator"},
+]
+
+
+@pytest.mark.parametrize("detail", _AWKWARD_DETAILS)
+@pytest.mark.parametrize("nulls", [True, False])
+def test_the_verifiers_content_encoding_gives_the_same_bytes_as_the_canonical_one(detail, nulls):
+    from apps.privacy.chain import HASHED_FIELDS, encode_content, encode_stored_row
+
+    content = {"chain": "hospital:1/0", "sequence": 7, "occurred_at": "2026-11-03T08:00:00.000001+00:00",
+               "actor_id": None if nulls else 12, "actor_username": "张三 \"quoted\" \\ back", "role": "doctor",
+               "hospital_id": None if nulls else 3, "action": "patient.read", "object_type": "patient",
+               "object_id": "</script>\x7f", "patient_id": None if nulls else 9_000_000_000,
+               "ip": None if nulls else "2001:db8::1", "user_agent": "Mozilla/5.0 (\u00e9\t)", "request_id": "",
+               "outcome": "success", "detail": detail}
+    assert encode_stored_row([content[name] for name in HASHED_FIELDS]) == encode_content(content)
+
+
+@pytest.mark.parametrize("detail", _AWKWARD_DETAILS)
+def test_awkward_content_verifies_as_stored(hospital_a, detail):
+    from apps.core.request_context import RequestInfo, reset_request_info, set_request_info
+
+    token = set_request_info(RequestInfo(request_id="r\"1", ip="2001:db8::1", user_agent="客户端 \"x\"\t\\"))
+    try:
+        events = [audit_record(action="patient.read", hospital_id=hospital_a.pk, object_type="patient",
+                               object_id="名\n", patient_id=5, detail=detail) for _ in range(3)]
+    finally:
+        reset_request_info(token)
+    result = audit_chain_verify(chain=events[0].chain)
+    assert (result.ok, result.events_checked) == (True, 3), result
