@@ -50,17 +50,6 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def drop_database(database: str, *, admin_url: str = "postgres://root@127.0.0.1:5432/postgres") -> None:
-    """Drop a benchmark's database (connections and all), so the next setup starts fresh."""
-    import psycopg2
-
-    connection = psycopg2.connect(admin_url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    connection.close()
-
-
 def wait_for_worker(app, name_part: str, timeout: float = 120) -> None:
     """Until a Celery worker whose name contains `name_part` answers a ping."""
     import time
