@@ -5,8 +5,9 @@
 1. Uses its own database (`h_rarecases_bench`, created if missing, migrated) and fills
    it inside the database (INSERT ... SELECT generate_series, no Python loop per row):
    10 hospitals, 100,000 patients, 3 encounters each, 1,000,000 diagnoses over the last
-   two years with ICD-10 codes drawn from a Zipf-like (log-uniform rank) distribution
-   over 8,000 codes, so there is a long tail of rare codes. Existing data of the same
+   year (all inside the default 365-day window) with ICD-10 codes drawn from a heavy-
+   headed distribution over 8,000 codes (rank = 8000^(u^3)), so most diagnoses fall on
+   a few hundred codes and thousands of codes are rare. Existing data of the same
    size is reused. The rare-disease catalogue is imported from /work/shared/data/rare
    when it is there (ICD-10 codes from the PyCMeKG graph).
 2. Runs `rarity_analyse()` (the one aggregate statement in `unscoped()`, then each
@@ -68,7 +69,7 @@ def fill(*, hospitals: int, patients: int, diagnoses: int) -> None:
             WHERE hospital_id = ANY({id_array})""")
         cursor.execute("""
             INSERT INTO patients_encounter (hospital_id, patient_id, kind, started_at, record_text, created_at)
-            SELECT p.hospital_id, p.id, 'outpatient', now() - (random() * 730) * interval '1 day', '', now()
+            SELECT p.hospital_id, p.id, 'outpatient', now() - (random() * 360) * interval '1 day', '', now()
             FROM bench_patients p CROSS JOIN generate_series(1, 3)""")
         cursor.execute(f"""
             CREATE TEMP TABLE bench_encounters ON COMMIT DROP AS
@@ -76,13 +77,13 @@ def fill(*, hospitals: int, patients: int, diagnoses: int) -> None:
             FROM patients_encounter WHERE hospital_id = ANY({id_array})""")
         cursor.execute("SELECT count(*) FROM bench_encounters")
         encounters = cursor.fetchone()[0]
-        # rank r = floor(CODES ** random()): P(r) ~ 1/r, a long tail of rare codes
+        # rank r = floor(CODES ** u^3): most diagnoses on a few hundred codes, a long tail of rare ones
         cursor.execute(f"""
             INSERT INTO patients_diagnosis (hospital_id, encounter_id, patient_id, icd10_code, text, is_primary,
                                             diagnosed_at)
             SELECT e.hospital_id, e.id, e.patient_id, code, '诊断 ' || code, true, e.started_at
             FROM (SELECT 1 + (random() * ({encounters} - 1))::int AS n,
-                         floor(power({CODES}, random()))::int AS r
+                         floor(power({CODES}, power(random(), 3)))::int AS r
                   FROM generate_series(1, %s)) AS draw
             JOIN bench_encounters e ON e.n = draw.n
             CROSS JOIN LATERAL (SELECT chr(65 + mod(draw.r, 26)) || lpad(mod(draw.r / 26, 100)::text, 2, '0')

@@ -49,12 +49,13 @@ SECOND_PERIOD_DAYS = declare(
     "rarecases.second_period_days", "float", default=30.0, minimum=0.01, maximum=365.0,
     description=_("Second preset period: each case's related data is retrieved again after this many days.")).key
 PROPAGATION_THRESHOLD = declare(
-    "rarecases.propagation_threshold", "float", default=0.3, minimum=0.0, maximum=1.0,
+    "rarecases.propagation_threshold", "float", default=3.0, minimum=0.0, maximum=1_000_000.0,
     editable_by=PLATFORM_ONLY, hospital_may_override=False,
-    description=_("Cases whose propagation index is at least this feed the incremental update of the "
+    description=_("Cases whose propagation index (people reached through forwards, shares and downloads, "
+                  "deeper and more recent counting more) is at least this feed the incremental update of the "
                   "access-trend model.")).key
 DEGRADATION_BOUND = declare(
-    "rarecases.degradation_bound", "float", default=0.05, minimum=0.0, maximum=1.0,
+    "rarecases.degradation_bound", "float", default=0.02, minimum=0.0, maximum=1.0,
     editable_by=PLATFORM_ONLY, hospital_may_override=False,
     description=_("An incrementally updated model is kept only if its loss on the old validation data rises by "
                   "at most this fraction.")).key

@@ -231,6 +231,8 @@ class CaseAccess(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
                                verbose_name=_("came through"))
     channel = models.CharField(_("channel"), max_length=40, blank=True)
+    # who the case reached: "user:<id>" for a forward or a download, "partner:<id>" for a share
+    recipient = models.CharField(_("reached"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("when"), db_index=True)
 
     class Meta:

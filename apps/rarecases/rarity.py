@@ -148,14 +148,17 @@ UPDATE rarecases_rarecase
 SET incidence = r.incidence, category = r.category, rare_feature = r.rare_feature,
     catalogue_entry_id = r.catalogue_entry_id, analysis_id = r.analysis_id, updated_at = %s
 FROM rarecases_rarecodestat r
-WHERE r.analysis_id = %s AND r.icd10_code = rarecases_rarecase.icd10_code
-  AND rarecases_rarecase.hospital_id = %s AND rarecases_rarecase.analysis_id IS DISTINCT FROM %s
+WHERE r.analysis_id = %s AND r.icd10_code = rarecases_rarecase.icd10_code AND rarecases_rarecase.hospital_id = %s
+  AND (rarecases_rarecase.incidence <> r.incidence OR rarecases_rarecase.rare_feature <> r.rare_feature
+       OR rarecases_rarecase.category <> r.category
+       OR rarecases_rarecase.catalogue_entry_id IS DISTINCT FROM r.catalogue_entry_id)
 """
 
 
 def rare_cases_register(*, hospital_id: int, analysis: RarityAnalysis) -> tuple[int, int]:
     """Register the hospital's cases with the analysis's codes (the earliest diagnosis
-    per patient and code in the window) and refresh the figures of its existing cases.
+    per patient and code in the window) and refresh the figures of its existing cases
+    where they changed (their `analysis` is the run that last changed them).
     Idempotent; runs as the hospital. Returns (registered, updated)."""
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
@@ -164,7 +167,7 @@ def rare_cases_register(*, hospital_id: int, analysis: RarityAnalysis) -> tuple[
         cursor.execute(_REGISTER_SQL, [empty, RareCase.Status.REGISTERED, now, now, empty, analysis.pk, hospital_id,
                                        adapt(analysis.window_start), adapt(analysis.window_end), analysis.pk])
         registered = max(cursor.rowcount, 0)
-        cursor.execute(_UPDATE_SQL, [now, analysis.pk, hospital_id, analysis.pk])
+        cursor.execute(_UPDATE_SQL, [now, analysis.pk, hospital_id])
         updated = max(cursor.rowcount, 0)
         if registered or updated:
             audit_record(action="rarecases.cases_register", hospital_id=hospital_id, object_type="rarity_analysis",
