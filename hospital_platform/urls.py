@@ -22,6 +22,7 @@ api_v1 = [
     path("reminders/", include("apps.reminders.urls")),
     path("tips/", include("apps.tips.urls")),
     path("nlp/", include("apps.nlp.urls")),
+    path("", include("apps.rarecases.urls")),
 ]
 
 urlpatterns = [
@@ -39,6 +40,7 @@ urlpatterns = [
     path("tips/", include("apps.tips.web_urls")),
     path("nlp/", include("apps.nlp.web_urls")),
     path("imaging/", include("apps.imaging.web_urls")),
+    path("rare-cases/", include("apps.rarecases.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

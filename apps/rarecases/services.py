@@ -209,17 +209,31 @@ def _parent_access(entry: RareCaseIndexEntry, parent) -> CaseAccess | None:
     return found
 
 
+def _reached(kind: str, actor, channel: str, recipient: str) -> str:
+    """Who a transmission reached, for the propagation index: the recipient of a
+    forward, the downloader, the channel (partner) of a share."""
+    if recipient:
+        return recipient[:64]
+    if kind == AccessKind.DOWNLOAD and actor is not None:
+        return f"user:{actor.pk}"
+    if kind == AccessKind.SHARE:
+        return (channel or "share")[:64]
+    return ""
+
+
 def index_access_record(*, entry: RareCaseIndexEntry, kind: str, actor=None, parent=None, channel: str = "",
-                        role: str = "") -> CaseAccess:
+                        role: str = "", recipient: str = "") -> CaseAccess:
     """Record one view or use of an index entry by `actor` (acting for the current
     hospital, which may not be the case's). Audited on the actor's hospital chain."""
     if kind not in AccessKind.values:
         raise DomainError(_("Unknown kind of access; use one of: %(kinds)s.") % {"kinds": ", ".join(AccessKind.values)},
                           code="invalid", fields={"kind": [str(kind)]})
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    channel = str(channel or "")[:40]
     with transaction.atomic():
         access = CaseAccess.objects.create(
-            entry=entry, kind=kind, actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_hospital_id=current_hospital_id(), parent=_parent_access(entry, parent), channel=channel[:40],
+            entry=entry, kind=kind, actor=actor, actor_hospital_id=current_hospital_id(),
+            parent=_parent_access(entry, parent), channel=channel, recipient=_reached(kind, actor, channel, recipient),
             occurred_at=timezone.now())
         audit_record(action=f"rarecases.case_{kind}", actor=actor, role=role, object_type="rare_case_index",
                      object_id=entry.pk, detail={"access": str(access.pk), "channel": access.channel,
@@ -229,7 +243,7 @@ def index_access_record(*, entry: RareCaseIndexEntry, kind: str, actor=None, par
 
 
 def case_access_record(*, case: RareCase, kind: str, actor=None, parent=None, channel: str = "",
-                       role: str = "") -> CaseAccess:
+                       role: str = "", recipient: str = "") -> CaseAccess:
     """Record a view or use (download, citation, forward, share) of a case of the
     current hospital; `parent` is the access (or its id) it came through. The case
     gets its index entry first if it has none yet."""
@@ -237,7 +251,8 @@ def case_access_record(*, case: RareCase, kind: str, actor=None, parent=None, ch
     if entry is None:
         with transaction.atomic():
             entry = index_entry_upsert(case=case)
-    return index_access_record(entry=entry, kind=kind, actor=actor, parent=parent, channel=channel, role=role)
+    return index_access_record(entry=entry, kind=kind, actor=actor, parent=parent, channel=channel, role=role,
+                               recipient=recipient)
 
 
 def case_forward(*, entry: RareCaseIndexEntry, actor, role: str, recipient_id: int, parent=None,
@@ -250,7 +265,7 @@ def case_forward(*, entry: RareCaseIndexEntry, actor, role: str, recipient_id: i
         raise DomainError(_("Forward to a staff member of a hospital on this platform."), code="invalid",
                           fields={"to_user": [str(recipient_id)]})
     access = index_access_record(entry=entry, kind=AccessKind.FORWARD, actor=actor, parent=parent,
-                                 channel="forward", role=role)
+                                 channel="forward", role=role, recipient=f"user:{recipient.user_id}")
     publish("rare_case.forwarded", {"entry": str(entry.pk), "via": str(access.pk), "icd10_code": entry.icd10_code,
                                     "diagnosis": entry.diagnosis_text, "from": actor.get_username(),
                                     "note": note[:500]}, user_ids=[recipient.user_id])

@@ -21,16 +21,18 @@ TIPS = ("tips_web:list", _("Health tips"))
 CLINICAL_ENTITIES = ("nlp_web:entities", _("Clinical entities"))
 IMAGING = ("imaging_web:studies", _("Imaging"))
 LAB_REPORTS = ("reports_web:list", _("Lab reports"))
+RARE_CASES = [("rarecases_web:registry", _("Rare-case registry")),
+              ("rarecases_web:search", _("Rare cases across hospitals"))]
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, SETTINGS,
+                          IMAGING, CLINICAL_ENTITIES, *RARE_CASES, ADHERENCE, TIPS, SETTINGS,
                           ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
     Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, SETTINGS,
+                          IMAGING, CLINICAL_ENTITIES, *RARE_CASES, ADHERENCE, TIPS, SETTINGS,
                           ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
     Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, IMAGING, CLINICAL_ENTITIES,
-                  ADHERENCE, TIPS, SETTINGS],
+                  *RARE_CASES, ADHERENCE, TIPS, SETTINGS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],
 }
