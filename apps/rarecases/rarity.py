@@ -137,6 +137,8 @@ FROM patients_diagnosis d
 JOIN (SELECT MIN(x.id) AS id FROM patients_diagnosis x
       JOIN rarecases_rarecodestat s ON s.analysis_id = %s AND s.icd10_code = x.icd10_code
       WHERE x.hospital_id = %s AND x.diagnosed_at >= %s AND x.diagnosed_at < %s
+        AND NOT EXISTS (SELECT 1 FROM rarecases_rarecase c WHERE c.hospital_id = x.hospital_id
+                        AND c.patient_id = x.patient_id AND c.icd10_code = x.icd10_code)
       GROUP BY x.patient_id, x.icd10_code) earliest ON earliest.id = d.id
 JOIN rarecases_rarecodestat r ON r.analysis_id = %s AND r.icd10_code = d.icd10_code
 WHERE true
