@@ -43,8 +43,8 @@ def case_keep_alive(*, case_id: int, actor=None, role: str = "") -> RareCase | N
     items = related_items(case, feature)
     now = timezone.now()
     with transaction.atomic():
-        case = RareCase.objects.select_for_update().select_related("patient", "diagnosis", "catalogue_entry").get(
-            pk=case_id)
+        case = (RareCase.objects.select_for_update(of=("self",))
+                .select_related("patient", "diagnosis", "catalogue_entry").get(pk=case_id))
         before = {(item["kind"], item["key"]): item for item in (case.related_data or {}).get("items", [])}
         new_items = []
         for item in items:

@@ -188,6 +188,9 @@ class RareCaseIndexEntry(models.Model):
     region = models.CharField(_("region"), max_length=8, blank=True)
     diagnosed_month = models.CharField(_("diagnosed (month)"), max_length=7, blank=True)
     search_text = models.TextField(blank=True)  # codes, diagnosis, entities and findings, for search
+    # False once the case is retired. Kept here: a search must not join the case table,
+    # whose row-level security hides other hospitals' cases.
+    listed = models.BooleanField(_("listed"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -74,7 +74,7 @@ def similar_cases(case: RareCase, feature: dict) -> Iterable[dict]:
     mine = _entity_texts(feature)
     candidates = (RareCaseIndexEntry.objects.select_related("hospital")
                   .filter(Q(icd10_code=case.icd10_code) | Q(category=case.category, category__gt=""))
-                  .exclude(case_id=case.pk).exclude(case__status=RareCase.Status.RETIRED)
+                  .exclude(case_id=case.pk).filter(listed=True)
                   .order_by("-created_at")[:300])
     scored = []
     for entry in candidates:

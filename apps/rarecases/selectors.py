@@ -66,8 +66,7 @@ def index_search(*, tenant: TenantAccess | None, q: str = "", code: str = "", ca
     entry's codes, diagnosis, entities, findings or catalogue name."""
     if tenant is None or tenant.role not in SEARCH_ROLES:
         return RareCaseIndexEntry.objects.none()
-    queryset = RareCaseIndexEntry.objects.select_related("hospital", "catalogue_entry").exclude(
-        case__status=RareCase.Status.RETIRED)
+    queryset = RareCaseIndexEntry.objects.select_related("hospital", "catalogue_entry").filter(listed=True)
     for term in q.lower().split()[:8]:
         queryset = queryset.filter(search_text__contains=term)
     if code:

@@ -121,7 +121,7 @@ def index_entry_upsert(*, case: RareCase) -> RareCaseIndexEntry:
         "codes": feature.get("codes", [case.icd10_code]), "entities": feature.get("entities", {}),
         "findings": feature.get("findings", []), "sex": public["sex"] or "",
         "age_band": public["age"] or "", "region": public["region"] or "",
-        "diagnosed_month": public["diagnosed_at"] or "",
+        "diagnosed_month": public["diagnosed_at"] or "", "listed": case.status != RareCase.Status.RETIRED,
     }
     entry, _created = RareCaseIndexEntry.objects.update_or_create(case=case, defaults=values)
     entry.search_text = _search_text(entry, feature)
@@ -139,8 +139,8 @@ def rare_case_index(*, case_id: int, structure: bool = True, actor=None) -> Rare
         return None
     feature = retrieval_feature_build(case=case, structure=structure)
     with transaction.atomic():
-        case = RareCase.objects.select_for_update().select_related("patient", "diagnosis", "catalogue_entry").get(
-            pk=case_id)
+        case = (RareCase.objects.select_for_update(of=("self",))
+                .select_related("patient", "diagnosis", "catalogue_entry").get(pk=case_id))
         case.retrieval_feature = feature
         case.indexed_at = timezone.now()
         case.save(update_fields=["retrieval_feature", "indexed_at", "updated_at"])
