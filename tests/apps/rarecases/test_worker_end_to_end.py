@@ -86,9 +86,9 @@ async def test_analysis_indexing_trend_model_and_keep_alive_run_on_a_real_worker
 
     # then the worker registers every hospital's rare cases and indexes them
     def indexed():
-        return RareCaseIndexEntry.objects.count() == 17 and RareCaseIndexEntry.objects.all()
+        return RareCaseIndexEntry.objects.count() == 17 and list(RareCaseIndexEntry.objects.order_by("case_id"))
 
-    entries = list(await _until(indexed, 300))
+    entries = await _until(indexed, 300)
 
     def gaucher_case():
         with tenant_context(hospital.pk):
@@ -102,7 +102,8 @@ async def test_analysis_indexing_trend_model_and_keep_alive_run_on_a_real_worker
     await database_sync_to_async(load_access_history)(entries, history, seed=5)
     response = await sync_to_async(lambda: client_for(admin).post("/api/v1/rare-cases/trend-runs/"))()
     assert response.status_code == 202
-    run = await _until(lambda: TrendRun.objects.filter(status__in=("done", "failed", "skipped")).first(), 300)
+    run = await _until(lambda: TrendRun.objects.select_related("first_artifact").filter(
+        status__in=("done", "failed", "skipped")).first(), 300)
 
     # then the worker trained, registered and activated the model and wrote both indexes
     assert run.status == "done", run.detail
