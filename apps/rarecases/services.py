@@ -9,7 +9,7 @@ import datetime
 import logging
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,6 +171,17 @@ def first_period_length(visits: int) -> datetime.timedelta:
     return datetime.timedelta(hours=min(max(hours, low), high))
 
 
+def _period_open(*, number: int, starts: datetime.datetime, visits: int) -> AccessPeriod:
+    """Create period `number`; when a concurrent caller created it first, theirs."""
+    length = first_period_length(visits)
+    try:
+        with transaction.atomic():
+            return AccessPeriod.objects.create(number=number, starts_at=starts, ends_at=starts + length,
+                                               length_days=length.total_seconds() / 86400, visits_basis=visits)
+    except IntegrityError:
+        return AccessPeriod.objects.get(number=number)
+
+
 def access_period_current(*, now: datetime.datetime | None = None) -> AccessPeriod:
     """The first preset period that contains `now`, opening the next ones as they
     come. A period's length is fixed when it opens, from the visits of the one before;
@@ -179,17 +190,13 @@ def access_period_current(*, now: datetime.datetime | None = None) -> AccessPeri
     with transaction.atomic():
         last = AccessPeriod.objects.select_for_update().order_by("-number").first()
         if last is None:
-            visits = CaseAccess.objects.filter(occurred_at__gte=now - first_period_length(0),
-                                               occurred_at__lt=now).count()
-            length = first_period_length(visits)
-            return AccessPeriod.objects.create(number=1, starts_at=now, ends_at=now + length,
-                                               length_days=length.total_seconds() / 86400, visits_basis=visits)
+            longest = first_period_length(0)
+            visits = CaseAccess.objects.filter(occurred_at__gte=now - longest, occurred_at__lt=now).count()
+            return _period_open(number=1, starts=now, visits=visits)
         while last.ends_at <= now:
             visits = CaseAccess.objects.filter(occurred_at__gte=last.starts_at, occurred_at__lt=last.ends_at).count()
-            length = first_period_length(visits)
             starts = last.ends_at if now - last.ends_at < first_period_length(0) else now
-            last = AccessPeriod.objects.create(number=last.number + 1, starts_at=starts, ends_at=starts + length,
-                                               length_days=length.total_seconds() / 86400, visits_basis=visits)
+            last = _period_open(number=last.number + 1, starts=starts, visits=visits)
         return last
 
 
