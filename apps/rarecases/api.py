@@ -120,6 +120,15 @@ class AccessSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
+def _record_use(request, record, *, channel: str, **target) -> Response:
+    """Parse a use (download, citation) and record it on a case or an index entry."""
+    data = UseSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    access = record(**target, kind=data.validated_data["kind"], actor=request.user,
+                    parent=data.validated_data.get("parent"), channel=channel, role=tenant_of(request).role)
+    return Response(AccessSerializer(access).data, status=status.HTTP_201_CREATED)
+
+
 class CaseViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The hospital's rare cases, ordered by incidence (rarest first)."""
 
@@ -164,13 +173,7 @@ class CaseViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(request=UseSerializer, responses={201: AccessSerializer})
     @action(detail=True, methods=["post"])
     def uses(self, request, pk=None):
-        case = self.get_object()
-        data = UseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        access = case_access_record(case=case, kind=data.validated_data["kind"], actor=request.user,
-                                    parent=data.validated_data.get("parent"), channel="registry",
-                                    role=tenant_of(request).role)
-        return Response(AccessSerializer(access).data, status=status.HTTP_201_CREATED)
+        return _record_use(request, case_access_record, channel="registry", case=self.get_object())
 
     def _queue(self, task, name):
         case, tenant = self.get_object(), tenant_of(self.request)
@@ -249,13 +252,7 @@ class IndexViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(request=UseSerializer, responses={201: AccessSerializer})
     @action(detail=True, methods=["post"])
     def uses(self, request, pk=None):
-        entry = self.get_object()
-        data = UseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        access = index_access_record(entry=entry, kind=data.validated_data["kind"], actor=request.user,
-                                     parent=data.validated_data.get("parent"), channel="search",
-                                     role=tenant_of(request).role)
-        return Response(AccessSerializer(access).data, status=status.HTTP_201_CREATED)
+        return _record_use(request, index_access_record, channel="search", entry=self.get_object())
 
     @extend_schema(parameters=[OpenApiParameter("via", str, required=False)],
                    responses={(200, "application/json"): bytes})

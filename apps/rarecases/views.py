@@ -4,6 +4,8 @@ followers, related data; follow / unfollow), the cross-hospital de-identified
 search, and the runs (rarity analyses and trend-model runs; platform admins start
 one). Reads are audited here as in the API; writes by the services."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -50,7 +52,7 @@ def registry(request):
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_record(action="rare_case.list", actor=request.user, role=tenant.role, object_type="rare_case",
                  detail={"object_ids": [c.pk for c in page], "patient_ids": sorted({c.patient_id for c in page})})
-    query = "&".join(f"{key}={value}" for key, value in filters.items() if value)
+    query = urlencode({key: value for key, value in filters.items() if value})
     return render(request, "rarecases/registry.html", {
         "page": page, "filters": filters, "query": query, "categories": category_choices(),
         "statuses": RareCase.Status.choices, "low_high": prediction_range()})
@@ -116,7 +118,7 @@ def search(request):
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_record(action="rare_case_index.list", actor=request.user, role=tenant.role, object_type="rare_case_index",
                  detail={"object_ids": [str(e.pk) for e in page], "q": filters["q"]})
-    query = "&".join(f"{key}={value}" for key, value in filters.items() if value)
+    query = urlencode({key: value for key, value in filters.items() if value})
     return render(request, "rarecases/search.html", {"page": page, "filters": filters, "query": query,
                                                      "categories": category_choices()})
 
