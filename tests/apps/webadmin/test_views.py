@@ -23,7 +23,7 @@ SWITCH = reverse("webadmin:switch-hospital")
 
 BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 PATIENT_SERVICES = ["reminders_web:adherence", "tips_web:list"]
-CLINICAL = ["imaging_web:studies", "nlp_web:entities"]
+CLINICAL = ["imaging_web:studies", "nlp_web:entities", "rarecases_web:registry", "rarecases_web:search"]
 EXPECTED_NAVIGATION = {
     Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
                           "configuration_web:settings", "configuration_web:algorithms", "configuration_web:monitoring",
