@@ -97,8 +97,9 @@ class CaseDetailSerializer(CaseListSerializer):
     def get_following(self, case) -> bool:
         return any(f.user_id == self.context["request"].user.pk for f in followers_of(case=case))
 
-    def get_prediction_range(self, case) -> list:
-        return list(prediction_range())
+    def get_prediction_range(self, case) -> list | None:
+        preset = prediction_range()
+        return list(preset) if preset else None
 
 
 class UseSerializer(serializers.Serializer):

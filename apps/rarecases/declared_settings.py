@@ -1,8 +1,9 @@
 """The rare-case registry's presets (issue 7). Rarity and the access-trend model are
 platform-wide (one analysis over every hospital, one model trained on every case's
 access), so their presets are the platform's; what a hospital decides for its own
-cases (keep-alive cadence, the prediction range its sharing uses, its region) it may
-set for itself."""
+cases (keep-alive cadence, its region) it may set for itself. The preset range of
+the prediction indexes belongs to step 7 and is declared by the sharing app
+(`partners.share_index_low` / `_high`)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -59,13 +60,6 @@ DEGRADATION_BOUND = declare(
     editable_by=PLATFORM_ONLY, hospital_may_override=False,
     description=_("An incrementally updated model is kept only if its loss on the old validation data rises by "
                   "at most this fraction.")).key
-PREDICTION_LOW = declare(
-    "rarecases.prediction_index_low", "float", default=0.6, minimum=0.0, maximum=1.0,
-    description=_("Lower end of the preset prediction range: a case whose prediction index is inside "
-                  "[low, high] is shared with matching partners.")).key
-PREDICTION_HIGH = declare(
-    "rarecases.prediction_index_high", "float", default=1.0, minimum=0.0, maximum=1.0,
-    description=_("Upper end of the preset prediction range.")).key
 REGION_CODE = declare(
     "rarecases.region_code", "str", default="", max_length=6,
     description=_("The hospital's GB/T 2260 area code; the de-identified index shows its city.")).key

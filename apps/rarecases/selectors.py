@@ -8,12 +8,12 @@ from collections import defaultdict
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from apps.configuration.registry import registry
 from apps.configuration.selectors import setting_value
 from apps.core.exceptions import NotFoundError
 from apps.tenancy.roles import Role
 from apps.tenancy.selectors import TenantAccess
 
-from .declared_settings import PREDICTION_HIGH, PREDICTION_LOW
 from .models import (AccessKind, AccessPeriod, CaseAccess, CaseFollow, RareCase, RareCaseIndexEntry,
                      RareDisease, RarityAnalysis, TrendRun)
 
@@ -26,9 +26,16 @@ ORDERINGS = {"incidence": ("incidence", "-created_at"), "-incidence": ("-inciden
              "prediction": ("-first_prediction_index", "incidence")}
 
 
-def prediction_range() -> tuple[float, float]:
-    """The preset range [low, high] of the current hospital (step 7 reads it)."""
-    return float(setting_value(PREDICTION_LOW)), float(setting_value(PREDICTION_HIGH))
+SHARE_RANGE_KEYS = ("partners.share_index_low", "partners.share_index_high")
+
+
+def prediction_range() -> tuple[float, float] | None:
+    """The preset range [low, high] step 7 shares by, declared by the sharing app;
+    None where it is not installed."""
+    if any(registry.get(key) is None for key in SHARE_RANGE_KEYS):
+        return None
+    low, high = (float(setting_value(key)) for key in SHARE_RANGE_KEYS)
+    return low, high
 
 
 def rare_case_list_for(*, tenant: TenantAccess | None, code: str = "", category: str = "", status: str = "",

@@ -55,7 +55,7 @@ def registry(request):
     query = urlencode({key: value for key, value in filters.items() if value})
     return render(request, "rarecases/registry.html", {
         "page": page, "filters": filters, "query": query, "categories": category_choices(),
-        "statuses": RareCase.Status.choices, "low_high": prediction_range()})
+        "statuses": RareCase.Status.choices})
 
 
 def _case_or_404(request, case_id: int) -> RareCase:
@@ -78,14 +78,14 @@ def case_page(request, case_id: int):
     case_access_record(case=case, kind=AccessKind.VIEW, actor=request.user, channel="registry", role=tenant.role)
     entry = RareCaseIndexEntry.objects.filter(case_id=case.pk).first()
     followers = followers_of(case=case)
-    low, high = prediction_range()
+    preset = prediction_range()
     return render(request, "rarecases/case.html", {
         "case": case, "entry": entry, "feature": case.retrieval_feature or {},
         "totals": access_counts(entry_ids=[entry.pk]).get(entry.pk, {}) if entry else {},
         "history": access_history(entry=entry) if entry else [],
         "paths": transmission_paths(entry=entry, limit=50) if entry else [],
         "followers": followers, "following": any(f.user_id == request.user.pk for f in followers),
-        "related": (case.related_data or {}).get("items", []), "low": low, "high": high,
+        "related": (case.related_data or {}).get("items", []), "preset": preset,
         "may_follow": tenant.role in (Role.DOCTOR, Role.HOSPITAL_ADMIN, Role.PLATFORM_ADMIN),
     })
 
