@@ -299,7 +299,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
     class Meta:
         model = RarityAnalysis
         fields = ["id", "status", "started_at", "finished_at", "window_start", "window_end", "incidence_rate",
-                  "total_patients", "total_diagnoses", "codes_seen", "codes_rare", "catalogue_matches",
+                  "total_patients", "total_diagnoses", "codes_seen", "codes_rare", "catalogue_matches", "categories",
                   "cases_registered", "cases_updated", "aggregate_ms", "total_ms", "error"]
 
 

@@ -127,6 +127,8 @@ class RarityAnalysis(models.Model):
     catalogue_matches = models.PositiveIntegerField(_("catalogue matches"), default=0)
     cases_registered = models.PositiveIntegerField(_("cases registered"), default=0)
     cases_updated = models.PositiveIntegerField(_("cases updated"), default=0)
+    # incidence and rare feature per category (ICD-10 chapter): [{"category", "patients", "incidence", ...}]
+    categories = models.JSONField(_("categories"), default=list, blank=True)
     aggregate_ms = models.FloatField(_("aggregation time (ms)"), default=0)
     total_ms = models.FloatField(_("total time (ms)"), default=0)
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -53,8 +53,7 @@ def _values(rows: list[tuple], placeholders: str) -> tuple[str, list]:
 
 
 def _aggregate_sql(catalogue: list[tuple[str, int]]) -> tuple[str, list]:
-    chapters_sql, chapter_params = _values([(first, last, chapter_label(first, last, zh))
-                                            for first, last, zh, _en in CHAPTERS], "%s, %s, %s")
+    chapters_sql, chapter_params = _chapters_sql()
     # a sentinel row keeps the VALUES list valid when the catalogue is empty
     catalogue_sql, catalogue_params = _values([("#", 0), *catalogue], "%s, %s")
     sql = f"""
@@ -97,9 +96,31 @@ ORDER BY incidence, coded.code
     return sql, [*chapter_params, *catalogue_params]
 
 
+def _chapters_sql() -> tuple[str, list]:
+    return _values([(first, last, chapter_label(first, last, zh)) for first, last, zh, _en in CHAPTERS],
+                   "%s, %s, %s")
+
+
+def _category_sql() -> tuple[str, list]:
+    """Incidence and heat per ICD-10 chapter: distinct patients cannot be summed over
+    codes (one patient may have several codes of a chapter), so a second pass."""
+    chapters_sql, params = _chapters_sql()
+    return f"""
+WITH chapters(first_code, last_code, label) AS (VALUES {chapters_sql})
+SELECT c.label,
+       COUNT(DISTINCT CASE WHEN d.diagnosed_at >= %s THEN d.patient_id END) AS patients,
+       SUM(CASE WHEN d.diagnosed_at >= %s THEN 1 ELSE 0 END) AS recent,
+       SUM(CASE WHEN d.diagnosed_at < %s THEN 1 ELSE 0 END) AS previous
+FROM patients_diagnosis d JOIN chapters c ON SUBSTR(d.icd10_code, 1, 3) BETWEEN c.first_code AND c.last_code
+WHERE d.diagnosed_at >= %s AND d.diagnosed_at < %s
+GROUP BY c.label
+""", params
+
+
 def rarity_aggregate(*, window_start: datetime.datetime, window_end: datetime.datetime, hot_days: int,
-                     rate: float, actor=None) -> tuple[list[dict], dict]:
-    """The rare (and catalogue) codes with their aggregated counts, and the totals."""
+                     rate: float, actor=None) -> tuple[list[dict], dict, list[dict]]:
+    """The rare (and catalogue) codes with their aggregated counts, the totals, and
+    incidence and heat per category (ICD-10 chapter), rarest first."""
     catalogue = _catalogue_codes()
     sql, params = _aggregate_sql(catalogue)
     adapt = connection.ops.adapt_datetimefield_value
@@ -112,18 +133,28 @@ def rarity_aggregate(*, window_start: datetime.datetime, window_end: datetime.da
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 2; SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-        if not rows:
+        if rows:
+            totals = {"patients": rows[0][8], "diagnoses": rows[0][9], "codes_seen": rows[0][10]}
+        else:
             cursor.execute("SELECT COUNT(DISTINCT patient_id), COUNT(*), COUNT(DISTINCT icd10_code) "
                            "FROM patients_diagnosis WHERE diagnosed_at >= %s AND diagnosed_at < %s",
                            [adapt(window_start), adapt(window_end)])
             patients, diagnoses, codes_seen = cursor.fetchone()
-            return [], {"patients": patients or 0, "diagnoses": diagnoses or 0, "codes_seen": codes_seen or 0}
-    totals = {"patients": rows[0][8], "diagnoses": rows[0][9], "codes_seen": rows[0][10]}
+            totals = {"patients": patients or 0, "diagnoses": diagnoses or 0, "codes_seen": codes_seen or 0}
+        category_sql, category_params = _category_sql()
+        cursor.execute(category_sql, category_params + [adapt(window_start), adapt(recent_from), adapt(recent_from),
+                                                        adapt(scan_from), adapt(window_end)])
+        category_rows = cursor.fetchall()
+    categories = sorted(({"category": label, "patients": patients,
+                          "incidence": round(patients / totals["patients"], 6) if totals["patients"] else 0.0,
+                          "rare_feature": round((recent + 1) / (recent + previous + 2), 4)}
+                         for label, patients, recent, previous in category_rows if patients),
+                        key=lambda row: (row["incidence"], row["category"]))
     codes = [{"icd10_code": code, "category": category, "patients": patients, "diagnoses": diagnoses,
               "hospitals": hospitals, "incidence": float(incidence), "rare_feature": round(float(heat), 4),
               "catalogue_entry_id": catalogue_id, "below_rate": float(incidence) <= rate}
              for code, category, patients, diagnoses, hospitals, incidence, heat, catalogue_id, *_t in rows]
-    return codes, totals
+    return codes, totals, categories
 
 
 _REGISTER_SQL = """
@@ -187,7 +218,7 @@ def rarity_analyse(*, actor=None, now: datetime.datetime | None = None,
                                              triggered_by=actor if getattr(actor, "is_authenticated", False) else None)
     started = time.perf_counter()
     try:
-        codes, totals = rarity_aggregate(window_start=window_start, window_end=now,
+        codes, totals, categories = rarity_aggregate(window_start=window_start, window_end=now,
                                          hot_days=int(setting_value(HOT_FIELD_DAYS)), rate=rate, actor=actor)
         aggregate_ms = (time.perf_counter() - started) * 1000
         with transaction.atomic():
@@ -209,7 +240,7 @@ def rarity_analyse(*, actor=None, now: datetime.datetime | None = None,
     analysis.status = RarityAnalysis.Status.DONE
     analysis.finished_at = timezone.now()
     analysis.total_patients, analysis.total_diagnoses = totals["patients"], totals["diagnoses"]
-    analysis.codes_seen = totals["codes_seen"]
+    analysis.codes_seen, analysis.categories = totals["codes_seen"], categories
     analysis.codes_rare = sum(1 for code in codes if code["below_rate"])
     analysis.catalogue_matches = sum(1 for code in codes if code["catalogue_entry_id"])
     analysis.cases_registered, analysis.cases_updated = registered, updated

@@ -50,6 +50,11 @@ def test_the_analysis_keeps_codes_at_or_below_the_rate_ordered_by_incidence(plat
     assert gaucher.incidence == pytest.approx(1 / 42)
     assert 0.5 < gaucher.rare_feature < 1  # every diagnosis is recent: a growing field
     assert analysis.cases_registered == 2 and analysis.codes_rare == 2 and analysis.catalogue_matches == 2
+    # per category: distinct patients (the three diabetics and the Gaucher patient), rarest first
+    categories = {row["category"][:7]: row for row in analysis.categories}
+    assert [row["category"][:7] for row in analysis.categories] == ["Q00-Q99", "E00-E90", "J00-J99"]
+    assert categories["E00-E90"]["patients"] == 4 and categories["E00-E90"]["incidence"] == pytest.approx(4 / 42, 1e-4)
+    assert categories["J00-J99"]["patients"] == 40
 
 
 def test_each_hospital_registers_only_its_own_cases_once_per_patient_and_code(platform):
