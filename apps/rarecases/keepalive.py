@@ -17,7 +17,7 @@ from .declared_settings import SECOND_PERIOD_DAYS
 from .models import CaseFollow, RareCase
 from .related import related_items
 from .services import index_entry_upsert, retrieval_feature_build
-from .signals import case_kept_alive
+from .signals import announce, case_kept_alive
 
 MAX_STORED_ITEMS = 100
 DUE_BATCH = 200
@@ -71,5 +71,5 @@ def case_keep_alive(*, case_id: int, actor=None, role: str = "") -> RareCase | N
                 "new": [{"kind": item["kind"], "key": item["key"], "title": item["title"]} for item in new_items[:20]],
             }, user_ids=followers, hospital_id=case.hospital_id)
         if new_items:
-            case_kept_alive.send(sender=RareCase, case=case, new_items=new_items)
+            announce(case_kept_alive, case=case, new_items=new_items)
     return case

@@ -7,9 +7,30 @@ and transaction: a receiver reads `case.first_prediction_index` and
 The partners app decides and shares there (step 7).
 
 `case_kept_alive(sender=RareCase, case=case, new_items=[...])` is sent after step 8
-stored new related data for a case (same context rules)."""
+stored new related data for a case (same context rules).
 
+A receiver that raises is logged and its writes are rolled back to a savepoint; the
+registry's writes stand."""
+
+import logging
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
 
 prediction_indexes_ready = Signal()
 case_kept_alive = Signal()
+
+
+def announce(signal: Signal, **kwargs) -> None:
+    """Send `signal` for one case (sender RareCase) in a savepoint: a receiver that
+    fails is logged and its writes undone, never undoing the registry's own writes
+    or the other cases'."""
+    from .models import RareCase
+
+    try:
+        with transaction.atomic():
+            signal.send(sender=RareCase, **kwargs)
+    except Exception:
+        logger.exception("a receiver of %s failed for rare case %s", signal, kwargs.get("case"))

@@ -51,7 +51,7 @@ from apps.tenancy.roles import Role
 from .declared_settings import DEGRADATION_BOUND, PROPAGATION_THRESHOLD, TREND_TASK
 from .models import TRANSMISSION_KINDS, AccessPeriod, CaseAccess, RareCase, TrendRun
 from .services import access_period_current
-from .signals import prediction_indexes_ready
+from .signals import announce, prediction_indexes_ready
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _score_hospital(*, hospital_id: int, features_of: dict, zero: np.ndarray, pr
         audit_record(action="rarecases.prediction_indexes", hospital_id=hospital_id, object_type="trend_cycle",
                      detail={"cases": len(cases), "first_model": first.model.label, "second_model": second_version})
         for case in RareCase.objects.filter(pk__in=[pk for pk, _e in cases]).select_related("patient"):
-            prediction_indexes_ready.send(sender=RareCase, case=case)
+            announce(prediction_indexes_ready, case=case)
     return len(cases)
 
 

@@ -133,3 +133,21 @@ def test_following_is_for_clinicians_and_once(gaucher_cases, hospital_a):
         assert case_unfollow(case=case, user=doctor, role=Role.DOCTOR)
         assert not case_unfollow(case=case, user=doctor, role=Role.DOCTOR)
     assert AuditEvent.objects.filter(action="rarecases.case_follow").count() == 1
+
+
+def test_a_failing_receiver_is_undone_and_the_refresh_stands(gaucher_cases, hospital_a):
+    case = gaucher_cases
+    doctor = member_of(hospital_a, Role.DOCTOR)
+
+    def failing(sender, case, **kwargs):
+        CaseFollow.objects.create(case=case, user=doctor, hospital_id=case.hospital_id)
+        raise RuntimeError("a receiver's bug")
+
+    case_kept_alive.connect(failing, weak=False, dispatch_uid="failing")
+    try:
+        with tenant_context(hospital_a.pk):
+            refreshed = case_keep_alive(case_id=case.pk)
+            assert not CaseFollow.objects.exists()
+            assert RareCase.objects.get(pk=case.pk).kept_alive_at == refreshed.kept_alive_at
+    finally:
+        case_kept_alive.disconnect(dispatch_uid="failing")
