@@ -16,6 +16,7 @@ smoothed: (recent + 1) / (recent + previous + 2); 0.5 is steady, above is growin
 
 import datetime
 import logging
+import string
 import time
 
 from django.db import connection, transaction
@@ -27,7 +28,7 @@ from apps.tenancy.context import tenant_context, unscoped
 from apps.tenancy.models import Hospital
 
 from .declared_settings import HOT_FIELD_DAYS, INCIDENCE_RATE, WINDOW_DAYS
-from .icd10 import CHAPTERS, chapter_label
+from .icd10 import category_of
 from .models import RareCase, RareCodeStat, RareDisease, RarityAnalysis
 
 logger = logging.getLogger(__name__)
@@ -47,113 +48,119 @@ def _catalogue_codes() -> list[tuple[str, int]]:
     return sorted(pairs.items())
 
 
-def _values(rows: list[tuple], placeholders: str) -> tuple[str, list]:
-    sql = ", ".join(f"({placeholders})" for _row in rows)
-    return sql, [value for row in rows for value in row]
+def _heads_sql() -> tuple[str, dict]:
+    """A VALUES table of every three-character ICD-10 head (A00..Z99) with its chapter:
+    rows find their category by equality (a hash join); a BETWEEN join against the 22
+    chapter ranges cost 13 s over a million rows."""
+    heads = [(head, category_of(head)) for head in
+             (f"{letter}{number:02d}" for letter in string.ascii_uppercase for number in range(100))]
+    heads = [row for row in heads if row[1]]
+    sql = ", ".join(f"(%(h{i})s, %(l{i})s)" for i in range(len(heads)))
+    params = {key: value for i, (head, label) in enumerate(heads)
+              for key, value in ((f"h{i}", head), (f"l{i}", label))}
+    return sql, params
 
 
-def _aggregate_sql(catalogue: list[tuple[str, int]]) -> tuple[str, list]:
-    chapters_sql, chapter_params = _chapters_sql()
+def _aggregate_sql(catalogue: list[tuple[str, int]]) -> tuple[str, dict]:
+    """One statement, one scan of the diagnoses. Rows are first grouped by (code,
+    patient) in a hash aggregate, so distinct patients per code, per category and in
+    total are plain counts of those pairs (COUNT(DISTINCT) over a million rows sorts,
+    and does not run in parallel). Returns ("code", ...) rows for the codes kept,
+    ("category", ...) rows for every category and one ("total", ...) row."""
+    heads_sql, params = _heads_sql()
     # a sentinel row keeps the VALUES list valid when the catalogue is empty
-    catalogue_sql, catalogue_params = _values([("#", 0), *catalogue], "%s, %s")
+    rows = [("#", 0), *catalogue]
+    catalogue_sql = ", ".join(f"(%(k{i})s, %(d{i})s)" for i in range(len(rows)))
+    params.update({key: value for i, (code, disease) in enumerate(rows)
+                   for key, value in ((f"k{i}", code), (f"d{i}", disease))})
     sql = f"""
-WITH chapters(first_code, last_code, label) AS (VALUES {chapters_sql}),
+WITH heads(head, label) AS (VALUES {heads_sql}),
 catalogue(code, disease_id) AS (VALUES {catalogue_sql}),
-per_code AS (
-    SELECT d.icd10_code AS code,
-           COUNT(DISTINCT CASE WHEN d.diagnosed_at >= %s THEN d.patient_id END) AS patients,
-           SUM(CASE WHEN d.diagnosed_at >= %s THEN 1 ELSE 0 END) AS diagnoses,
-           COUNT(DISTINCT CASE WHEN d.diagnosed_at >= %s THEN d.hospital_id END) AS hospitals,
-           SUM(CASE WHEN d.diagnosed_at >= %s THEN 1 ELSE 0 END) AS recent,
-           SUM(CASE WHEN d.diagnosed_at < %s THEN 1 ELSE 0 END) AS previous
+pairs AS (
+    SELECT d.icd10_code AS code, d.patient_id, MIN(d.hospital_id) AS hospital_id,
+           SUM(CASE WHEN d.diagnosed_at >= %(window_start)s THEN 1 ELSE 0 END) AS diagnoses,
+           SUM(CASE WHEN d.diagnosed_at >= %(recent_from)s THEN 1 ELSE 0 END) AS recent,
+           SUM(CASE WHEN d.diagnosed_at < %(recent_from)s THEN 1 ELSE 0 END) AS previous
     FROM patients_diagnosis d
-    WHERE d.diagnosed_at >= %s AND d.diagnosed_at < %s
-    GROUP BY d.icd10_code
+    WHERE d.diagnosed_at >= %(scan_from)s AND d.diagnosed_at < %(window_end)s
+    GROUP BY d.icd10_code, d.patient_id
 ),
-coded AS (
-    SELECT p.*, COALESCE((SELECT c.label FROM chapters c
-                          WHERE SUBSTR(p.code, 1, 3) BETWEEN c.first_code AND c.last_code), '') AS category,
-           (SELECT MIN(k.disease_id) FROM catalogue k
-            WHERE k.disease_id > 0 AND (k.code = p.code OR k.code = SUBSTR(p.code, 1, 3))) AS catalogue_id
-    FROM per_code p
-    WHERE p.patients > 0
+labelled AS (
+    SELECT p.*, COALESCE(h.label, '') AS category FROM pairs p LEFT JOIN heads h ON h.head = SUBSTR(p.code, 1, 3)
+),
+code_hospitals AS (
+    SELECT code, COUNT(*) AS hospitals
+    FROM (SELECT code, hospital_id FROM labelled WHERE diagnoses > 0 GROUP BY code, hospital_id) x GROUP BY code
+),
+per_code AS (
+    SELECT l.code, l.category, SUM(CASE WHEN l.diagnoses > 0 THEN 1 ELSE 0 END) AS patients,
+           SUM(l.diagnoses) AS diagnoses, COALESCE(MAX(h.hospitals), 0) AS hospitals,
+           SUM(l.recent) AS recent, SUM(l.previous) AS previous
+    FROM labelled l LEFT JOIN code_hospitals h ON h.code = l.code GROUP BY l.code, l.category
 ),
 heat AS (
     SELECT category, (SUM(recent) + 1.0) / (SUM(recent) + SUM(previous) + 2.0) AS rare_feature
-    FROM coded GROUP BY category
+    FROM per_code GROUP BY category
+),
+per_category AS (
+    SELECT category, COUNT(*) AS patients
+    FROM (SELECT category, patient_id FROM labelled WHERE diagnoses > 0 GROUP BY category, patient_id) x
+    GROUP BY category
 ),
 total AS (
-    SELECT COUNT(DISTINCT d.patient_id) AS patients, COUNT(*) AS diagnoses
-    FROM patients_diagnosis d WHERE d.diagnosed_at >= %s AND d.diagnosed_at < %s
+    SELECT COUNT(*) AS patients FROM (SELECT patient_id FROM labelled WHERE diagnoses > 0 GROUP BY patient_id) x
+),
+kept AS (
+    SELECT c.*, (SELECT MIN(k.disease_id) FROM catalogue k
+                 WHERE k.disease_id > 0 AND (k.code = c.code OR k.code = SUBSTR(c.code, 1, 3))) AS catalogue_id
+    FROM per_code c WHERE c.patients > 0
 )
-SELECT coded.code, coded.category, coded.patients, coded.diagnoses, coded.hospitals,
-       CAST(coded.patients AS DOUBLE PRECISION) / total.patients AS incidence, heat.rare_feature,
-       coded.catalogue_id, total.patients, total.diagnoses, (SELECT COUNT(*) FROM coded) AS codes_seen
-FROM coded JOIN heat ON heat.category = coded.category CROSS JOIN total
-WHERE CAST(coded.patients AS DOUBLE PRECISION) / total.patients <= %s OR coded.catalogue_id IS NOT NULL
-ORDER BY incidence, coded.code
+SELECT 'code' AS kind, kept.code, kept.category, kept.patients, kept.diagnoses, kept.hospitals,
+       CAST(kept.patients AS DOUBLE PRECISION) / total.patients AS incidence, heat.rare_feature, kept.catalogue_id
+FROM kept JOIN heat ON heat.category = kept.category CROSS JOIN total
+WHERE CAST(kept.patients AS DOUBLE PRECISION) / total.patients <= %(rate)s OR kept.catalogue_id IS NOT NULL
+UNION ALL
+SELECT 'category', '', per_category.category, per_category.patients, 0, 0,
+       CAST(per_category.patients AS DOUBLE PRECISION) / total.patients, heat.rare_feature, NULL
+FROM per_category JOIN heat ON heat.category = per_category.category CROSS JOIN total
+UNION ALL
+SELECT 'total', '', '', total.patients, (SELECT COALESCE(SUM(diagnoses), 0) FROM per_code),
+       (SELECT COUNT(*) FROM per_code WHERE patients > 0), 0, 0, NULL
+FROM total
 """
-    return sql, [*chapter_params, *catalogue_params]
-
-
-def _chapters_sql() -> tuple[str, list]:
-    return _values([(first, last, chapter_label(first, last, zh)) for first, last, zh, _en in CHAPTERS],
-                   "%s, %s, %s")
-
-
-def _category_sql() -> tuple[str, list]:
-    """Incidence and heat per ICD-10 chapter: distinct patients cannot be summed over
-    codes (one patient may have several codes of a chapter), so a second pass."""
-    chapters_sql, params = _chapters_sql()
-    return f"""
-WITH chapters(first_code, last_code, label) AS (VALUES {chapters_sql})
-SELECT c.label,
-       COUNT(DISTINCT CASE WHEN d.diagnosed_at >= %s THEN d.patient_id END) AS patients,
-       SUM(CASE WHEN d.diagnosed_at >= %s THEN 1 ELSE 0 END) AS recent,
-       SUM(CASE WHEN d.diagnosed_at < %s THEN 1 ELSE 0 END) AS previous
-FROM patients_diagnosis d JOIN chapters c ON SUBSTR(d.icd10_code, 1, 3) BETWEEN c.first_code AND c.last_code
-WHERE d.diagnosed_at >= %s AND d.diagnosed_at < %s
-GROUP BY c.label
-""", params
+    return sql, params
 
 
 def rarity_aggregate(*, window_start: datetime.datetime, window_end: datetime.datetime, hot_days: int,
                      rate: float, actor=None) -> tuple[list[dict], dict, list[dict]]:
-    """The rare (and catalogue) codes with their aggregated counts, the totals, and
-    incidence and heat per category (ICD-10 chapter), rarest first."""
-    catalogue = _catalogue_codes()
-    sql, params = _aggregate_sql(catalogue)
+    """The rare (and catalogue) codes with their aggregated counts, ordered by
+    incidence; the totals; incidence and heat per category (ICD-10 chapter), rarest
+    first. Aggregates only."""
+    sql, params = _aggregate_sql(_catalogue_codes())
     adapt = connection.ops.adapt_datetimefield_value
     recent_from = window_end - datetime.timedelta(days=hot_days)
     scan_from = min(window_start, window_end - datetime.timedelta(days=2 * hot_days))
-    params += [adapt(window_start)] * 3 + [adapt(recent_from)] * 2 + [adapt(scan_from), adapt(window_end)]
-    params += [adapt(window_start), adapt(window_end), rate]
+    params.update(window_start=adapt(window_start), window_end=adapt(window_end), recent_from=adapt(recent_from),
+                  scan_from=adapt(scan_from), rate=rate)
     with unscoped(reason=UNSCOPED_REASON, actor=actor), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 2; SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-        if rows:
-            totals = {"patients": rows[0][8], "diagnoses": rows[0][9], "codes_seen": rows[0][10]}
-        else:
-            cursor.execute("SELECT COUNT(DISTINCT patient_id), COUNT(*), COUNT(DISTINCT icd10_code) "
-                           "FROM patients_diagnosis WHERE diagnosed_at >= %s AND diagnosed_at < %s",
-                           [adapt(window_start), adapt(window_end)])
-            patients, diagnoses, codes_seen = cursor.fetchone()
-            totals = {"patients": patients or 0, "diagnoses": diagnoses or 0, "codes_seen": codes_seen or 0}
-        category_sql, category_params = _category_sql()
-        cursor.execute(category_sql, category_params + [adapt(window_start), adapt(recent_from), adapt(recent_from),
-                                                        adapt(scan_from), adapt(window_end)])
-        category_rows = cursor.fetchall()
-    categories = sorted(({"category": label, "patients": patients,
-                          "incidence": round(patients / totals["patients"], 6) if totals["patients"] else 0.0,
-                          "rare_feature": round((recent + 1) / (recent + previous + 2), 4)}
-                         for label, patients, recent, previous in category_rows if patients),
-                        key=lambda row: (row["incidence"], row["category"]))
-    codes = [{"icd10_code": code, "category": category, "patients": patients, "diagnoses": diagnoses,
-              "hospitals": hospitals, "incidence": float(incidence), "rare_feature": round(float(heat), 4),
-              "catalogue_entry_id": catalogue_id, "below_rate": float(incidence) <= rate}
-             for code, category, patients, diagnoses, hospitals, incidence, heat, catalogue_id, *_t in rows]
+    codes, categories, totals = [], [], {"patients": 0, "diagnoses": 0, "codes_seen": 0}
+    for kind, code, category, patients, diagnoses, hospitals, incidence, heat, catalogue_id in rows:
+        if kind == "total":
+            totals = {"patients": patients or 0, "diagnoses": int(diagnoses or 0), "codes_seen": int(hospitals or 0)}
+        elif kind == "category" and category:
+            categories.append({"category": category, "patients": patients, "incidence": round(float(incidence), 6),
+                               "rare_feature": round(float(heat), 4)})
+        elif kind == "code":
+            codes.append({"icd10_code": code, "category": category, "patients": patients,
+                          "diagnoses": int(diagnoses), "hospitals": hospitals, "incidence": float(incidence),
+                          "rare_feature": round(float(heat), 4), "catalogue_entry_id": catalogue_id,
+                          "below_rate": float(incidence) <= rate})
+    codes.sort(key=lambda row: (row["incidence"], row["icd10_code"]))
+    categories.sort(key=lambda row: (row["incidence"], row["category"]))
     return codes, totals, categories
 
 
