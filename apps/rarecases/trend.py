@@ -232,12 +232,14 @@ def _score_hospital(*, hospital_id: int, features_of: dict, zero: np.ndarray, pr
                                subject=("rare_trend_cycle", hospital_id))
     second = predict_indexes(second_model, vectors)
     with tenant_context(hospital_id):
-        for (pk, entry_id), first_index, second_index in zip(cases, first.output, second):
-            RareCase.objects.filter(pk=pk).update(
-                first_prediction_index=round(float(first_index), 6), first_model_version=first.model.label,
-                second_prediction_index=round(float(second_index), 6), second_model_version=second_version,
-                propagation_index=round(float(propagation_of.get(entry_id.hex, 0.0)), 4), predicted_at=now,
-                updated_at=now)
+        RareCase.objects.bulk_update([
+            RareCase(pk=pk, first_prediction_index=round(float(first_index), 6), first_model_version=first.model.label,
+                     second_prediction_index=round(float(second_index), 6), second_model_version=second_version,
+                     propagation_index=round(float(propagation_of.get(entry_id.hex, 0.0)), 4), predicted_at=now,
+                     updated_at=now)
+            for (pk, entry_id), first_index, second_index in zip(cases, first.output, second)],
+            ["first_prediction_index", "first_model_version", "second_prediction_index", "second_model_version",
+             "propagation_index", "predicted_at", "updated_at"], batch_size=500)
         audit_record(action="rarecases.prediction_indexes", hospital_id=hospital_id, object_type="trend_cycle",
                      detail={"cases": len(cases), "first_model": first.model.label, "second_model": second_version})
         for case in RareCase.objects.filter(pk__in=[pk for pk, _e in cases]).select_related("patient"):

@@ -23,6 +23,7 @@ from apps.tenancy.roles import Role
 
 from .icd10 import category_choices
 from .models import AccessKind, RareCase, RareCaseIndexEntry
+from .panels import case_panels_render
 from .selectors import (CLINICAL_ROLES, SEARCH_ROLES, access_counts, access_history, analyses_recent, followers_of,
                         index_entry_get_for, index_search, prediction_range, rare_case_get_for, rare_case_list_for,
                         transmission_paths, trend_runs_recent)
@@ -87,6 +88,7 @@ def case_page(request, case_id: int):
         "followers": followers, "following": any(f.user_id == request.user.pk for f in followers),
         "related": (case.related_data or {}).get("items", []), "preset": preset,
         "may_follow": tenant.role in (Role.DOCTOR, Role.HOSPITAL_ADMIN, Role.PLATFORM_ADMIN),
+        "panels": case_panels_render(case=case, request=request),
     })
 
 

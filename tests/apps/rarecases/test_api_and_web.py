@@ -136,3 +136,20 @@ def test_the_web_pages(cases, client, doctor_a, hospital_a, doctor_b):
     assert client.get(f"/rare-cases/search/{entry.pk}/").status_code == 200  # de-identified, across hospitals
     client.force_login(member_of(hospital_a, Role.PATIENT))
     assert client.get("/rare-cases/").status_code == 403
+
+
+def test_other_apps_add_panels_to_the_case_page(cases, client, doctor_a, tmp_path, settings):
+    from apps.rarecases.panels import register_case_panel, unregister_case_panel
+
+    case = cases[0]
+    (tmp_path / "panel.html").write_text('<section data-testid="extra">{{ code }}</section>')
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
+    register_case_panel("test.extra", template="panel.html", context=lambda case: {"code": case.icd10_code})
+    register_case_panel("test.broken", template="panel.html", context=lambda case: 1 / 0)
+    try:
+        client.force_login(doctor_a)
+        page = client.get(f"/rare-cases/{case.pk}/").content.decode()
+    finally:
+        unregister_case_panel("test.extra")
+        unregister_case_panel("test.broken")
+    assert '<section data-testid="extra">Q87.4</section>' in page
