@@ -3,6 +3,7 @@ hospital's own cases (identified, for its clinicians), the platform-wide
 de-identified index (for staff of every hospital), access counts per period,
 transmission paths, the catalogue and the runs."""
 
+import uuid
 from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet
@@ -92,10 +93,9 @@ def index_search(*, tenant: TenantAccess | None, q: str = "", code: str = "", ca
 
 
 def index_entry_get_for(*, tenant: TenantAccess | None, entry_id) -> RareCaseIndexEntry:
-    entry = None
     try:
-        entry = index_search(tenant=tenant).filter(pk=str(entry_id)).first()
-    except Exception:  # not a UUID
+        entry = index_search(tenant=tenant).filter(pk=uuid.UUID(str(entry_id))).first()
+    except ValueError:  # not a UUID
         entry = None
     if entry is None:
         raise NotFoundError(_("No such entry in the rare-case index."))
