@@ -1,19 +1,10 @@
 import numpy as np
 
+from ml.keras_io import limit_threads
+
 from .config import AutoencoderConfig
 from .data import Scaler
 from .model import build_autoencoder
-
-
-def limit_threads() -> None:
-    """The workers share few cores: one intra-op thread is faster overall."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # already initialised in this process; the earlier setting stands
 
 
 def fit(raw: np.ndarray, config: AutoencoderConfig):

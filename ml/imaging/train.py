@@ -9,18 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.keras_io import limit_threads  # noqa: F401 (the CLI and tests import it from here)
+
 from .config import ClassifierConfig, DetectorConfig, TrainConfig
-
-
-def limit_threads(intra: int = 1, inter: int = 1) -> None:
-    """The machine is shared: one intra-op and one inter-op thread unless told otherwise."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
-    except RuntimeError:  # already initialised in this process: keep what it has
-        pass
 
 
 def _seed(seed: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.artifacts import CARD_NAME, artifact_checksum
+from ml.keras_io import limit_threads as set_threads  # noqa: F401 (the CLI, bench and tests use this name)
 
 from .config import ModelConfig, TrainConfig, to_dict
 from .data import Record, load_ccks, load_cmeee, split_train_dev
@@ -33,17 +34,6 @@ from .windows import plan_windows
 
 log = logging.getLogger("ml.ner.train")
 CMEEE_PREFIX = "C"
-
-
-def set_threads(intra: int = 1, inter: int = 1) -> None:
-    """One core per run: the machine is shared (call before any TF op)."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
-    except RuntimeError:  # already initialised in this process (tests): keep what is set
-        pass
 
 
 def lexicon_types(config: ModelConfig) -> list[str]:

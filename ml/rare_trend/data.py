@@ -82,9 +82,10 @@ class AccessHistory:
                 values = (row["case_id"], row["period"], *(row.get(kind, 0) for kind in COUNT_KINDS),
                           row.get("propagation", 0.0))
             else:
-                values = tuple(row) + (0.0,) * (8 - len(row))
-                if len(values) != 8:
-                    raise ValueError(f"a row has {len(row)} fields; expected 7 or 8")
+                values = tuple(row)
+                if len(values) not in (7, 8):
+                    raise ValueError(f"a row has {len(values)} fields; expected 7 or 8")
+                values += (0.0,) * (8 - len(values))
             period = int(values[1])
             if period < 0:
                 raise ValueError(f"period {period} is negative")
