@@ -178,12 +178,19 @@ def _model_for(artifact: ModelArtifact):
     return _loaded[artifact.pk]
 
 
-def _register(model, *, trained_through: int, data: str, parent: ModelArtifact | None) -> ModelArtifact:
+def _register(model, *, trained_through: int, data: str) -> ModelArtifact:
     relative = Path("rare_trend") / model.version
     model.save(Path(settings.MODEL_STORAGE_ROOT) / relative)
     metrics = {**model.metrics, "trained_through_period": trained_through}
     artifact = model_register(task=TREND_TASK, name=MODEL_NAME, version=model.version, path=str(relative),
                               metrics=metrics, training_data=data)
+    _loaded[artifact.pk] = model
+    return artifact
+
+
+def _activate(artifact: ModelArtifact, *, parent: ModelArtifact | None) -> None:
+    """Serve `artifact` at every hospital that has no trend model yet or serves
+    `parent` (the version it updates)."""
     for hospital_id in Hospital.objects.filter(active=True).values_list("pk", flat=True):
         with tenant_context(hospital_id):
             serving = ModelDeployment.objects.filter(hospital_id=hospital_id, task=TREND_TASK,
@@ -191,8 +198,6 @@ def _register(model, *, trained_through: int, data: str, parent: ModelArtifact |
         # a hospital that chose another version (rolled back) keeps it
         if serving is None or (parent is not None and serving.artifact_id == parent.pk):
             model_activate(task=TREND_TASK, artifact_id=artifact.pk, hospital_id=hospital_id, role=Role.PLATFORM_ADMIN)
-    _loaded[artifact.pk] = model
-    return artifact
 
 
 def _validation_cases(history) -> np.ndarray:
@@ -269,7 +274,7 @@ def trend_cycle(*, now=None) -> TrendRun:
         if current is None:
             X, y = _rows(history, range(labelled), window=window, cases=~validation)
             model = train_model(X, y, seed=SEED, config=TrendConfig())
-            current = _register(model, trained_through=periods[-1].number, parent=None,
+            current = _register(model, trained_through=periods[-1].number,
                                 data=f"access log, periods {periods[0].number}-{periods[-1].number}, "
                                      f"{history.n_cases} cases, {len(X)} rows")
             run.first_artifact = current
@@ -300,7 +305,7 @@ def trend_cycle(*, now=None) -> TrendRun:
                                                 f"{len(old_val[0])} old validation rows"}
             second_artifact = current
             if update_accepted:
-                second_artifact = _register(second_model, trained_through=periods[-1].number, parent=current,
+                second_artifact = _register(second_model, trained_through=periods[-1].number,
                                             data=f"incremental update of {current.version} on {len(new_X)} rows "
                                                  f"with propagation >= {threshold}")
         run.second_artifact, run.update_accepted = second_artifact, update_accepted
@@ -308,6 +313,8 @@ def trend_cycle(*, now=None) -> TrendRun:
         features_of = {entry: features[i] for i, entry in enumerate(history.case_ids)}
         propagation_of = {entry: history.propagation[i, -1] for i, entry in enumerate(history.case_ids)}
         zero = np.zeros(features.shape[1], dtype="float32")
+        # hospitals without a trend model (the first one, or a hospital that joined since) get the current one
+        _activate(current, parent=None)
         second_version = f"{second_artifact.name}:{second_artifact.version}"
         scored = 0
         for hospital_id in Hospital.objects.filter(active=True).values_list("pk", flat=True):
@@ -315,6 +322,9 @@ def trend_cycle(*, now=None) -> TrendRun:
                                       propagation_of=propagation_of, second_model=second_model,
                                       second_version=second_version, now=now)
         run.cases_scored = scored
+        if update_accepted:
+            # only now: the first indexes above came from the version being updated
+            _activate(second_artifact, parent=current)
         run.metrics = _jsonable(metrics)
         return _finish(run, TrendRun.Status.DONE, seconds=time.perf_counter() - started)
     except Exception as error:

@@ -17,6 +17,7 @@ from apps.rarecases.models import RareCase, RareCaseIndexEntry, TrendRun
 from apps.rarecases.rarity import rarity_analyse
 from apps.rarecases.services import access_period_current, rare_case_index
 from apps.rarecases.signals import prediction_indexes_ready
+from apps.rarecases import trend as trend_module
 from apps.rarecases.trend import access_history_build, trend_cycle
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
@@ -105,6 +106,9 @@ def test_the_next_cycle_updates_the_model_on_high_propagation_rows_and_gates_it(
     # six more days of access, in the periods that open one after another
     periods = [access_period_current(now=start + datetime.timedelta(days=day, minutes=1)) for day in range(6)]
     load_access_history(indexed_cases, history_slice(history, 8, 14), periods=periods, seed=4)
+    # as a fresh worker would: the current model comes back from the registered artifact
+    trend_module._loaded.clear()
+    model_pool.forget()
 
     second = trend_cycle(now=periods[-1].ends_at + datetime.timedelta(minutes=1))
 
