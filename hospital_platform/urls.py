@@ -23,6 +23,7 @@ api_v1 = [
     path("tips/", include("apps.tips.urls")),
     path("nlp/", include("apps.nlp.urls")),
     path("partners/", include("apps.partners.urls")),
+    path("", include("apps.rarecases.urls")),
 ]
 
 urlpatterns = [
@@ -41,6 +42,7 @@ urlpatterns = [
     path("nlp/", include("apps.nlp.web_urls")),
     path("imaging/", include("apps.imaging.web_urls")),
     path("partners/", include("apps.partners.web_urls")),
+    path("rare-cases/", include("apps.rarecases.web_urls")),
     path("", include("apps.webadmin.urls")),
 ]
 

@@ -24,16 +24,18 @@ LAB_REPORTS = ("reports_web:list", _("Lab reports"))
 PARTNERS = [("partners_web:list", _("Sharing partners")), ("partners_web:shares", _("Share log")),
             ("partners_web:decisions", _("Share decisions"))]
 EXTERNAL_CASES = ("partners_web:external", _("Cases from partners"))
+RARE_CASES = [("rarecases_web:registry", _("Rare-case registry")),
+              ("rarecases_web:search", _("Rare cases across hospitals"))]
 
 NAVIGATION = {
     Role.PLATFORM_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES, SETTINGS,
-                          ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
+                          IMAGING, CLINICAL_ENTITIES, *RARE_CASES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES,
+                          SETTINGS, ALGORITHMS, MONITORING, PERIODIC_JOBS, ("api-docs", _("API documentation"))],
     Role.HOSPITAL_ADMIN: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, *BOOKING_ADMIN,
-                          IMAGING, CLINICAL_ENTITIES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES, SETTINGS,
-                          ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
+                          IMAGING, CLINICAL_ENTITIES, *RARE_CASES, ADHERENCE, TIPS, *PARTNERS, EXTERNAL_CASES,
+                          SETTINGS, ALGORITHMS, MONITORING, ("api-docs", _("API documentation"))],
     Role.DOCTOR: [("webadmin:dashboard", _("Dashboard")), LAB_REPORTS, BOOKING_DAY, IMAGING, CLINICAL_ENTITIES,
-                  ADHERENCE, TIPS, EXTERNAL_CASES, SETTINGS],
+                  *RARE_CASES, ADHERENCE, TIPS, EXTERNAL_CASES, SETTINGS],
     Role.COMPLIANCE_OFFICER: [("webadmin:dashboard", _("Dashboard")), *COMPLIANCE, *PARTNERS, EXTERNAL_CASES,
                               SETTINGS],
     Role.PATIENT: [("webadmin:dashboard", _("Dashboard"))],

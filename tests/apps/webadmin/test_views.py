@@ -23,7 +23,7 @@ SWITCH = reverse("webadmin:switch-hospital")
 
 BOOKING_ADMIN = ["booking_web:day", "booking_web:schedules", "booking_web:experts", "booking_web:statistics"]
 PATIENT_SERVICES = ["reminders_web:adherence", "tips_web:list"]
-CLINICAL = ["imaging_web:studies", "nlp_web:entities"]
+CLINICAL = ["imaging_web:studies", "nlp_web:entities", "rarecases_web:registry", "rarecases_web:search"]
 PARTNERS = ["partners_web:list", "partners_web:shares", "partners_web:decisions", "partners_web:external"]
 EXPECTED_NAVIGATION = {
     Role.PLATFORM_ADMIN: ["webadmin:dashboard", "reports_web:list", *BOOKING_ADMIN, *CLINICAL, *PATIENT_SERVICES,
