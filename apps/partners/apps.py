@@ -10,7 +10,10 @@ class PartnersConfig(AppConfig):
         from apps.compliance.consent import consent_withdrawn
         from apps.rarecases.signals import prediction_indexes_ready
 
+        from . import registry_hooks
         from .receivers import cancel_shares_on_consent_withdrawn, decide_on_prediction_indexes
+
+        registry_hooks.register()
 
         prediction_indexes_ready.connect(decide_on_prediction_indexes, dispatch_uid="partners.decide_on_indexes")
         consent_withdrawn.connect(cancel_shares_on_consent_withdrawn, dispatch_uid="partners.cancel_on_withdrawal")

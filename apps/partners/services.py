@@ -35,6 +35,7 @@ from apps.compliance.release import data_release
 from apps.configuration.selectors import setting_value
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError, PermissionDeniedError
 from apps.privacy.services import audit_record
+from apps.rarecases.services import case_access_record
 from apps.realtime.publish import publish
 from apps.tenancy.context import hospital_scope, unscoped
 from apps.tenancy.roles import Role
@@ -49,12 +50,6 @@ from .selectors import age_on, hospitals_in_region, our_focus_covers, partners_m
 
 logger = logging.getLogger(__name__)
 
-try:
-    # The registry's usage counter (step 4) lives on the rarecases branch; until it is
-    # merged there is nothing to count a delivered share in. Glued at merge.
-    from apps.rarecases.services import case_access_record
-except ImportError:  # pragma: no cover - depends on the merge state
-    case_access_record = None
 
 REASON_MESSAGES = {
     "not_in_range": gettext_lazy("Neither prediction index is inside the preset range."),
@@ -682,8 +677,7 @@ def share_delivery_finish(*, share_pk: int, attempt: int, result: DeliveryResult
                          object_type="outbound_share", object_id=share.pk, patient_id=share.patient_id,
                          detail={"share_id": str(share.share_id), "partner": share.partner.code,
                                  "attempts": share.attempts, "record_at_partner": share.partner_record_id})
-            if case_access_record is not None:
-                case_access_record(case=share.case, kind="share", channel=f"partner:{share.partner.code}")
+            case_access_record(case=share.case, kind="share", channel=f"partner:{share.partner.code}")
             return None
         if outcome == ShareAttempt.Outcome.RETRY:
             delay = retry_delay(share.attempts)

@@ -170,3 +170,15 @@ def test_an_approved_share_is_delivered(hospital_a, loop, sharing, officer_a):
     share = share_of(share.decision)
     assert share.status == "delivered"
     assert ExternalRareCase.objects.count() == 1
+
+
+def test_a_delivered_share_counts_as_a_use_of_the_case(hospital_a, loop):
+    from apps.rarecases.models import CaseAccess
+
+    case = rare_case_make(hospital_a)
+
+    share = share_of(decide(case))
+
+    assert share.status == "delivered"
+    uses = CaseAccess.objects.filter(entry__case_id=case.pk, kind="share")
+    assert [use.channel for use in uses] == ["partner:peer"]
