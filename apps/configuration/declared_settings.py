@@ -32,3 +32,10 @@ WINDOW_MINUTES = declare(
     "monitoring.window_minutes", "int", default=15, minimum=1, maximum=60,
     description=_("The window (minutes) over which throughput, failure rates and percentiles are computed."),
     **_PLATFORM_ONLY)
+
+# Facts about the hospital that several apps need.
+HOSPITAL_REGION_CODE = declare(
+    "hospital.region_code", "str", default="", max_length=6,
+    editable_by=frozenset({Role.HOSPITAL_ADMIN, Role.PLATFORM_ADMIN}),
+    description=_("The hospital's GB/T 2260 area code (e.g. 110105). De-identified data carry it generalised "
+                  "(the rare-case index and partner shares show the city); empty: no region is shown or sent."))

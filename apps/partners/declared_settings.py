@@ -31,10 +31,6 @@ DEIDENTIFY_MODE = declare(
     "partners.deidentify_mode", "choice", default="pseudonymise", choices=("pseudonymise", "anonymise"),
     description=_("Pseudonymise (5-year age bands, city, month; a partner can link updates of one patient) or "
                   "anonymise (10-year bands, province, year; no pseudonym)."), **_POLICY)
-HOSPITAL_REGION = declare(
-    "partners.hospital_region", "str", default="", max_length=6,
-    description=_("The hospital's GB/T 2260 area code (e.g. 110105). Shares carry it generalised as the case's "
-                  "region; empty: no region is sent."), **_POLICY)
 MAX_LAB_REPORTS = declare(
     "partners.max_lab_reports", "int", default=5, minimum=0, maximum=50,
     description=_("The most recent lab reports of the patient a share carries (signed-off or preliminary)."),

@@ -102,12 +102,12 @@ def birth_dates_for_band(band: str, *, today: datetime.date) -> tuple[datetime.d
 
 
 def hospitals_in_region(*, region: str, generalise) -> list[int]:
-    """Active hospitals whose `partners.hospital_region` generalises to `region`.
+    """Active hospitals whose `hospital.region_code` generalises to `region`.
     One short settings read per hospital (cached per process); hospitals are few."""
     ids = []
     for hospital_id in Hospital.objects.filter(active=True).values_list("pk", flat=True):
         with hospital_scope(hospital_id):
-            own = setting_value("partners.hospital_region")
+            own = setting_value("hospital.region_code")
         if own and generalise(own) == region:
             ids.append(hospital_id)
     return ids

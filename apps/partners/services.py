@@ -278,7 +278,7 @@ def quasi_identifier_check(*, patient, mode: str) -> QuasiIdentifierCheck:
     region, generalised as the release will generalise them), counted over every
     patient of the platform in one aggregate query."""
     band = age_band(age_on(patient.birth_date, timezone.localdate()), mode) if patient.birth_date else None
-    own_region = setting_value("partners.hospital_region")
+    own_region = setting_value("hospital.region_code")
     region = generalise_region(own_region, mode) if own_region else None
     region_hospitals = hospitals_in_region(region=region, generalise=lambda code: generalise_region(code, mode)) \
         if region else None
@@ -412,7 +412,7 @@ def _share_records(case, *, categories: list[str]) -> list[dict]:
               "incidence": case.incidence}
     if patient.birth_date:
         record["age"] = age_on(patient.birth_date, timezone.localdate())
-    region = setting_value("partners.hospital_region")
+    region = setting_value("hospital.region_code")
     if region:
         record["region"] = region
     if case.catalogue_entry_id:

@@ -60,6 +60,3 @@ DEGRADATION_BOUND = declare(
     editable_by=PLATFORM_ONLY, hospital_may_override=False,
     description=_("An incrementally updated model is kept only if its loss on the old validation data rises by "
                   "at most this fraction.")).key
-REGION_CODE = declare(
-    "rarecases.region_code", "str", default="", max_length=6,
-    description=_("The hospital's GB/T 2260 area code; the de-identified index shows its city.")).key

@@ -22,8 +22,7 @@ from apps.tenancy.context import current_hospital_id
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import STAFF_ROLES, Role
 
-from .declared_settings import (FIRST_PERIOD_BASE_DAYS, FIRST_PERIOD_BOUNDS_HOURS, FIRST_PERIOD_REFERENCE_VISITS,
-                                REGION_CODE)
+from .declared_settings import FIRST_PERIOD_BASE_DAYS, FIRST_PERIOD_BOUNDS_HOURS, FIRST_PERIOD_REFERENCE_VISITS
 from .models import AccessKind, AccessPeriod, CaseAccess, CaseFollow, RareCase, RareCaseIndexEntry
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ def index_entry_upsert(*, case: RareCase) -> RareCaseIndexEntry:
     patient, diagnosis = case.patient, case.diagnosis
     diagnosed_on = timezone.localtime(diagnosis.diagnosed_at).date()
     record = {"patient_id": case.patient_id, "age": _age_on(patient.birth_date, diagnosed_on), "sex": patient.sex,
-              "region": setting_value(REGION_CODE) or None, "diagnosed_at": diagnosed_on,
+              "region": setting_value("hospital.region_code") or None, "diagnosed_at": diagnosed_on,
               "text": case.diagnosis_text}
     public = deidentify_record(record, purpose=INDEX_PURPOSE, mode="pseudonymise", hospital_id=case.hospital_id)
     feature = case.retrieval_feature or {}

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.compliance.deidentify import age_band
+from apps.configuration.services import setting_set
 
 from apps.partners.models import OutboundShare, ShareDecision
 from apps.partners.selectors import age_on, partners_matching_case
@@ -115,8 +116,8 @@ def test_a_share_that_would_single_the_patient_out_is_blocked(hospital_a, peer):
 
 def test_the_population_spans_every_hospital_and_the_region(hospital_a, hospital_b, peer, sharing):
     # Given the hospital's region and four look-alikes at another hospital of the same city
-    hospital_settings(sharing, hospital_a, hospital_region="110105")
-    hospital_settings(sharing, hospital_b, hospital_region="110108")
+    region_set(sharing, hospital_a, "110105")
+    region_set(sharing, hospital_b, "110108")
     population(hospital_b, count=4)
     case = rare_case_make(hospital_a)
 
@@ -127,7 +128,7 @@ def test_the_population_spans_every_hospital_and_the_region(hospital_a, hospital
                                               "region": "1101", "passed": True}
     assert decision.outcome == "queued"
     # and with the other hospital in another city they would not
-    hospital_settings(sharing, hospital_b, hospital_region="310101")
+    region_set(sharing, hospital_b, "310101")
     assert decide(case).outcome in ("k_anonymity_blocked", "already_shared")
 
 
@@ -196,3 +197,7 @@ def test_decisions_cannot_be_read_from_another_hospital(hospital_a, hospital_b, 
     decision = decide(rare_case_make(hospital_a))
     with tenant_context(hospital_b.pk):
         assert not ShareDecision.objects.filter(pk=decision.pk).exists()
+
+
+def region_set(admin, hospital, code):
+    setting_set(key="hospital.region_code", value=code, actor=admin, role=Role.PLATFORM_ADMIN, hospital_id=hospital.pk)

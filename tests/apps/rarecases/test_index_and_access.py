@@ -58,7 +58,7 @@ def registered(hospital_a, hospital_b, knowledge_file):
                                                           ("WBC", "白细胞", 6.1, "N")])
         _lab(gaucher, when - datetime.timedelta(days=200), [("ALT", "谷丙转氨酶", 300, "H")])
     setting_set(key="rarecases.incidence_rate", value=0.02, actor=None, role=Role.PLATFORM_ADMIN, hospital_id=None)
-    setting_set(key="rarecases.region_code", value="110105", actor=None, role=Role.HOSPITAL_ADMIN,
+    setting_set(key="hospital.region_code", value="110105", actor=None, role=Role.HOSPITAL_ADMIN,
                 hospital_id=hospital_a.pk)
     rarity_analyse()
     with tenant_context(hospital_a.pk):
