@@ -73,6 +73,32 @@ def _findings(case: RareCase) -> list[dict]:
     return findings
 
 
+def _medication(case: RareCase) -> list[str]:
+    """The drugs the patient was on around the diagnosis (medication plans, from a
+    prescription or entered by hand), without doses: what matters for finding cases
+    like it is the treatment, not the schedule."""
+    from apps.reminders.models import MedicationPlan
+
+    around = timezone.localtime(case.diagnosis.diagnosed_at).date()
+    window = datetime.timedelta(days=FINDINGS_DAYS)
+    names = (MedicationPlan.objects.filter(patient_id=case.patient_id, start_date__lte=around + window)
+             .exclude(end_date__lt=around - window).order_by("start_date", "id").values_list("drug_name", flat=True))
+    return list(dict.fromkeys(name.strip() for name in names if name.strip()))[:MAX_PER_LABEL]
+
+
+def _follow_up(case: RareCase) -> dict:
+    """How the patient was followed after the diagnosis: later encounters by kind
+    (counts only: dates would identify)."""
+    from apps.patients.models import Encounter
+
+    later = (Encounter.objects.filter(patient_id=case.patient_id, started_at__gt=case.diagnosis.diagnosed_at)
+             .exclude(pk=case.diagnosis.encounter_id).values_list("kind", flat=True))
+    counts: dict[str, int] = {}
+    for kind in later:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def retrieval_feature_build(*, case: RareCase, structure: bool = True) -> dict:
     """The case's effective feature set: codes, clinical entities, key findings,
     category and rare feature (and the catalogue entry, when on one)."""
@@ -80,7 +106,8 @@ def retrieval_feature_build(*, case: RareCase, structure: bool = True) -> dict:
     codes = [case.icd10_code] + sorted({code for code in diagnosis.encounter.diagnoses.values_list(
         "icd10_code", flat=True) if code != case.icd10_code})
     feature = {"codes": codes, "entities": _entities(diagnosis.encounter, structure=structure),
-               "findings": _findings(case), "category": case.category, "rare_feature": case.rare_feature}
+               "findings": _findings(case), "medication": _medication(case), "follow_up": _follow_up(case),
+               "category": case.category, "rare_feature": case.rare_feature}
     if case.catalogue_entry_id:
         entry = case.catalogue_entry
         feature["catalogue"] = {"source": entry.source, "code": entry.code, "name": entry.name_zh or entry.name_en}
@@ -97,6 +124,7 @@ def _search_text(entry: RareCaseIndexEntry, feature: dict) -> str:
     parts = [*entry.codes, entry.diagnosis_text, entry.category]
     parts += [text for texts in entry.entities.values() for text in texts]
     parts += [finding["name"] for finding in entry.findings] + [finding["code"] for finding in entry.findings]
+    parts += feature.get("medication", [])
     if feature.get("catalogue"):
         parts += [feature["catalogue"]["code"], feature["catalogue"]["name"]]
     return " ".join(str(part) for part in parts if part).lower()

@@ -57,6 +57,16 @@ def registered(hospital_a, hospital_b, knowledge_file):
         _lab(gaucher, when + datetime.timedelta(days=1), [("HGB", "血红蛋白", 82, "L"), ("PLT", "血小板", 60, "L"),
                                                           ("WBC", "白细胞", 6.1, "N")])
         _lab(gaucher, when - datetime.timedelta(days=200), [("ALT", "谷丙转氨酶", 300, "H")])
+        # treatment around the diagnosis, one drug stopped long before it, and a follow-up visit
+        from apps.patients.services import encounter_create
+        from apps.reminders.models import MedicationPlan
+
+        today = timezone.localdate()
+        for drug, start, end in (("伊米苷酶", today - datetime.timedelta(days=4), None),
+                                 ("阿莫西林", today - datetime.timedelta(days=300), today - datetime.timedelta(days=290))):
+            MedicationPlan.objects.create(hospital_id=hospital_a.pk, patient=gaucher, drug_name=drug, dose="1 瓶",
+                                          times=["08:00"], start_date=start, end_date=end)
+        encounter_create(patient=gaucher, kind="outpatient", started_at=when + datetime.timedelta(days=3))
     setting_set(key="rarecases.incidence_rate", value=0.02, actor=None, role=Role.PLATFORM_ADMIN, hospital_id=None)
     setting_set(key="hospital.region_code", value="110105", actor=None, role=Role.HOSPITAL_ADMIN,
                 hospital_id=hospital_a.pk)
@@ -85,6 +95,8 @@ def test_the_retrieval_feature_holds_codes_entities_findings_category_and_heat(r
             stored.setdefault(label, []).append(text)
     assert feature["entities"] and feature["entities"] == stored
     assert [(f["code"], f["flag"]) for f in feature["findings"]] == [("HGB", "L"), ("PLT", "L")]  # near, abnormal
+    assert feature["medication"] == ["伊米苷酶"]  # the drug of the time, not the one stopped months before
+    assert feature["follow_up"] == {"outpatient": 1}
     assert feature["category"].startswith("E00-E90") and feature["rare_feature"] == case.rare_feature
     assert feature["catalogue"]["code"] == "CCRD:31"
     assert case.indexed_at is not None
