@@ -420,11 +420,22 @@ def _share_records(case, *, categories: list[str]) -> list[dict]:
     related = [str(c) for c in feature.get("codes") or [] if isinstance(c, str)]
     record["related_codes"] = [c for c in related if normalise_code(c) != normalise_code(case.icd10_code)][:20]
     records = [record]
-    records += [{"patient_id": patient.pk, "record": "finding", "text": _without_own_identifiers(str(text), patient)}
-                for text in (feature.get("findings") or [])[:20] if isinstance(text, str | int | float)]
+    records += [{"patient_id": patient.pk, "record": "finding", "text": _without_own_identifiers(text, patient)}
+                for text in map(_finding_text, (feature.get("findings") or [])[:20]) if text]
     if DataCategory.OBSERVATION in categories or DataCategory.DIAGNOSTIC_REPORT in categories:
         records += _lab_records(patient_id=patient.pk, limit=int(setting_value("partners.max_lab_reports")))
     return records
+
+
+def _finding_text(finding) -> str:
+    """One key finding as a line of text: the registry stores abnormal lab items as
+    {"code", "name", "value", "unit", "flag"}; older or hand-made features hold text."""
+    if isinstance(finding, dict):
+        parts = [finding.get("name") or "", f"({finding['code']})" if finding.get("code") else "",
+                 "" if finding.get("value") is None else str(finding["value"]), finding.get("unit") or "",
+                 finding.get("flag") or ""]
+        return " ".join(part for part in parts if part)
+    return str(finding) if isinstance(finding, str | int | float) else ""
 
 
 def _without_own_identifiers(text: str, patient) -> str:

@@ -123,7 +123,8 @@ def _age_on(birth_date, day) -> int | None:
 def _search_text(entry: RareCaseIndexEntry, feature: dict) -> str:
     parts = [*entry.codes, entry.diagnosis_text, entry.category]
     parts += [text for texts in entry.entities.values() for text in texts]
-    parts += [finding["name"] for finding in entry.findings] + [finding["code"] for finding in entry.findings]
+    findings = [finding for finding in entry.findings if isinstance(finding, dict)]
+    parts += [finding.get("name") for finding in findings] + [finding.get("code") for finding in findings]
     parts += feature.get("medication", [])
     if feature.get("catalogue"):
         parts += [feature["catalogue"]["code"], feature["catalogue"]["name"]]

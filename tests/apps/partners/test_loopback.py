@@ -182,3 +182,12 @@ def test_a_delivered_share_counts_as_a_use_of_the_case(hospital_a, loop):
     assert share.status == "delivered"
     uses = CaseAccess.objects.filter(entry__case_id=case.pk, kind="share")
     assert [use.channel for use in uses] == ["partner:peer"]
+
+
+def test_the_registrys_lab_findings_travel_as_text(hospital_a, loop):
+    findings = [{"code": "HGB", "name": "血红蛋白", "value": 82.0, "unit": "g/L", "flag": "L"}]
+    case = rare_case_make(hospital_a, findings=findings)
+
+    assert share_of(decide(case)).status == "delivered"
+    text = json.dumps(ExternalRareCase.objects.get().bundle, ensure_ascii=False)
+    assert "血红蛋白 (HGB) 82.0 g/L L" in text
