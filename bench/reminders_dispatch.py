@@ -25,7 +25,7 @@ import uuid
 import psycopg2
 from _django import ROOT, setup_django
 
-DATABASE = "hp_bench_reminders"
+DATABASE = os.environ.get("BENCH_DATABASE", "hp_bench_reminders")
 ADMIN_URL = "postgres://root@127.0.0.1:5432/postgres"
 
 
@@ -35,6 +35,24 @@ def fresh_database():
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (from /proc)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(database: str) -> list[int]:
+    connection = psycopg2.connect(ADMIN_URL)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        pids = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return pids
 
 
 def wait_ready(app, queue: str, timeout: float = 60):
@@ -95,12 +113,15 @@ def main():
         with tenant_context(hospital.pk):
             return Dose.objects.filter(dispatch_state=Dose.Dispatch.SENT).count() == args.doses
 
+    load_before = os.getloadavg()
+    backends_before = {pid: cpu_seconds(pid) for pid in database_backends(DATABASE)}
+    worker_cpu_before, own_cpu_before = cpu_seconds(workers[0].pid), time.process_time()
     begin = time.perf_counter()
     queued = dispatch_due(queue=queue)["queued"]
     killed_at = None
     try:
         while not all_sent():
-            time.sleep(2.0)
+            time.sleep(0.5)
             if args.kill_at is not None and killed_at is None and len(fake.sent) >= args.kill_at * args.doses:
                 os.kill(workers[0].pid, signal.SIGKILL)
                 workers[0].wait()
@@ -111,6 +132,13 @@ def main():
             if time.perf_counter() - begin > 1800:
                 raise SystemExit("gave up after 30 minutes")
         elapsed = time.perf_counter() - begin
+        load_after = os.getloadavg()
+        cpu = {
+            "worker": round(sum(cpu_seconds(worker.pid) for worker in workers) - worker_cpu_before, 1),
+            "this process (WeChat fake, beat's dispatch job, polling)": round(time.process_time() - own_cpu_before, 1),
+            "postgres backends of this database": round(sum(
+                cpu_seconds(pid) - backends_before.get(pid, 0.0) for pid in database_backends(DATABASE)), 1),
+        }
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -127,7 +155,9 @@ def main():
         "doses_per_second": round(args.doses / elapsed), "wechat_messages": counts["wechat_messages"],
         "duplicates": len(counts["duplicates"]), "missed": len(counts["missed"]),
         "unknown_after_kill": len(counts["unknown"]), "slice_size": dispatch.SLICE_SIZE,
-        "send_threads": dispatch.SEND_THREADS, "cpu_cores": os.cpu_count(),
+        "send_concurrency": dispatch.SEND_CONCURRENCY, "cpu_seconds": cpu, "cpu_cores": os.cpu_count(),
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in load_after],
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
     name = "reminders_dispatch_kill.json" if killed_at is not None else "reminders_dispatch.json"

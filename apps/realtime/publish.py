@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import threading
 import uuid
 
@@ -70,18 +71,31 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 
 def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int | None = None) -> int:
     """Send many user events after commit: (event_type, data, user_ids) each. Bulk
-    senders (dose reminders) use it: about 1 ms an event on a busy 2-core machine,
-    where `publish` costs about 4 ms (a new loop and connection per call). Returns
-    how many group messages will be sent."""
+    senders (dose reminders) use it: on Redis the groups nobody listens to are found
+    with one pipeline (see ChannelLayer.groups_with_members), where `publish` costs about
+    4 ms an event (a new loop and connection per call). Returns how many group
+    messages will be sent."""
     messages = []
-    for event_type, data, user_ids in events:
-        envelope = {"id": uuid.uuid4().hex, "type": event_type, "occurred_at": timezone.now().isoformat(),
-                    "hospital": hospital_id, "data": data}
+    occurred_at = timezone.now().isoformat()
+    # Event ids from one os.urandom call (uuid4() per event asks the kernel each time).
+    entropy = os.urandom(16 * len(events))
+    for index, (event_type, data, user_ids) in enumerate(events):
+        event_id = uuid.UUID(bytes=entropy[16 * index:16 * index + 16], version=4).hex
+        envelope = {"id": event_id, "type": event_type, "occurred_at": occurred_at, "hospital": hospital_id,
+                    "data": data}
         messages += [(user_group(user_id), {"type": "realtime.event", "event": envelope}) for user_id in user_ids]
 
     async def send_all():
         layer = get_channel_layer()
-        for group, message in messages:
+        pending = messages
+        if hasattr(layer, "groups_with_members"):  # Redis: one pipeline skips the groups nobody is in
+            try:
+                listened = await layer.groups_with_members([group for group, _message in messages])
+            except Exception:  # Best effort, as in publish().
+                logger.exception("realtime publish of %s messages failed", len(messages))
+                return
+            pending = [(group, message) for group, message in messages if group in listened]
+        for group, message in pending:
             try:
                 await layer.group_send(group, message)
             except Exception:  # Best effort, as in publish().
