@@ -17,8 +17,8 @@ reason="no_quota")` and fall back to the in-app channel. An expired access token
 The access token is shared by every process through the cache, as WeChat asks
 (each new token invalidates the previous one after five minutes).
 
-Bulk senders (dose reminders: 100,000 due in the same minute) use
-`send_subscribe_messages`, which sends concurrently with aiohttp on an event loop:
+Bulk senders (dose reminders: 100,000 due in the same minute) use `BulkSender` (or
+`send_subscribe_messages`), which sends concurrently with aiohttp on an event loop:
 about 0.2 ms of CPU a message, where httpx cost 1 ms (sync, pooled) to 3.6 ms (async)
 and a thread pool of 32 senders spent more time fighting over the GIL than sending.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import aiohttp
@@ -158,54 +159,93 @@ def _result(body: dict) -> SendResult:
 
 def send_subscribe_messages(messages: list[SubscribeMessage], *, concurrency: int = 64) -> list[SendResult]:
     """Sends many subscribe messages, `concurrency` at a time, and returns one result per
-    message in order. Call from sync code (a task). Never raises for one message:
+    message in order (see BulkSender). Call from sync code."""
+    with BulkSender(concurrency=concurrency) as sender:
+        return sender.submit(messages).result()
 
-    * an expired access token is refreshed once for the whole call, not per message;
+
+class BulkSender:
+    """Sends batches of subscribe messages, `concurrency` at a time, on an event loop of
+    its own thread, over one pool of keep-alive connections for all the batches it is
+    given: the caller does other work (a dose dispatcher records the previous batch)
+    while a batch is on its way. Use it as a context manager.
+
+    A batch's future never fails for one message; each gets a SendResult:
+    * an expired access token is refreshed once for all messages in flight, not per message;
     * "busy" (WeChat says it sent nothing) is tried once more, then UNAVAILABLE;
     * no answer (timeout, dropped connection) or an unknown error is UNAVAILABLE and
       never repeated: WeChat may have delivered it, and a patient reminded twice of a
       dose may take it twice.
     """
-    if not messages:
-        return []
-    try:
-        token = access_token()
-    except UpstreamUnavailableError:
-        return [SendResult(sent=False, reason=UNAVAILABLE)] * len(messages)
-    return asyncio.run(_send_all([_payload(message) for message in messages], token, concurrency))
 
+    def __init__(self, *, concurrency: int = 64):
+        self._concurrency = concurrency
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="wechat-send", daemon=True)
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._refreshing: asyncio.Lock | None = None
+        self._token = ""
 
-async def _send_all(payloads: list[dict], token: str, concurrency: int) -> list[SendResult]:
-    url = yarl.URL(settings.WECHAT_API_BASE_URL.rstrip("/") + "/cgi-bin/message/subscribe/send")
-    current = {"token": token}
-    refreshing = asyncio.Lock()
-    slots = asyncio.Semaphore(concurrency)  # the timeout starts once a message has its slot
+    def __enter__(self) -> BulkSender:
+        self._thread.start()
+        return self
 
-    async def fresh_token(stale: str) -> str:
-        async with refreshing:
-            if current["token"] == stale:  # the first to see it expired renews it, the others reuse that
-                current["token"] = await asyncio.to_thread(access_token, refresh=True)
-        return current["token"]
+    def __exit__(self, *exc_info) -> None:
+        if self._session is not None:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
 
-    async def post(session: aiohttp.ClientSession, payload: bytes, token: str) -> dict:
-        async with session.post(url.with_query(access_token=token), data=payload, headers=_JSON) as response:
+    def submit(self, messages: list[SubscribeMessage]) -> Future:
+        """Start sending; the future's result is one SendResult per message, in order."""
+        payloads = [json.dumps(_payload(message), ensure_ascii=False).encode() for message in messages]
+        try:
+            token = access_token() if payloads else ""
+        except UpstreamUnavailableError:
+            done = Future()
+            done.set_result([SendResult(sent=False, reason=UNAVAILABLE)] * len(payloads))
+            return done
+        return asyncio.run_coroutine_threadsafe(self._send_all(payloads, token), self._loop)
+
+    async def _send_all(self, payloads: list[bytes], token: str) -> list[SendResult]:
+        if self._session is None:  # made on the loop it belongs to
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._concurrency),
+                                                  cookie_jar=aiohttp.DummyCookieJar())
+            # The timeout starts once a message has its slot, not while it waits for one.
+            self._slots, self._refreshing = asyncio.Semaphore(self._concurrency), asyncio.Lock()
+        self._token = token  # the shared cache knows the newest (another process may have renewed it)
+        url = yarl.URL(settings.WECHAT_API_BASE_URL.rstrip("/") + "/cgi-bin/message/subscribe/send")
+        timeout = aiohttp.ClientTimeout(total=settings.WECHAT_TIMEOUT_SECONDS)
+        return await asyncio.gather(*(self._send_one(url, payload, timeout) for payload in payloads))
+
+    async def _fresh_token(self, stale: str) -> str:
+        async with self._refreshing:
+            if self._token == stale:  # the first to see it expired renews it, the others reuse that
+                self._token = await asyncio.to_thread(access_token, refresh=True)
+        return self._token
+
+    async def _post(self, url: yarl.URL, payload: bytes, token: str, timeout: aiohttp.ClientTimeout) -> dict:
+        async with self._session.post(url.with_query(access_token=token), data=payload, headers=_JSON,
+                                      timeout=timeout) as response:
             response.raise_for_status()
             body = json.loads(await response.read())
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
 
-    async def send_one(session: aiohttp.ClientSession, payload: bytes) -> SendResult:
-        async with slots:
-            token, token_renewed, busy_retried = current["token"], False, False
+    async def _send_one(self, url: yarl.URL, payload: bytes, timeout: aiohttp.ClientTimeout) -> SendResult:
+        async with self._slots:
+            token, token_renewed, busy_retried = self._token, False, False
             while True:
                 try:
-                    body = await post(session, payload, token)
+                    body = await self._post(url, payload, token, timeout)
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
                     return SendResult(sent=False, reason=UNAVAILABLE)
                 if (body.get("errcode") or 0) in _TOKEN_EXPIRED and not token_renewed:
                     try:
-                        token, token_renewed = await fresh_token(token), True
+                        token, token_renewed = await self._fresh_token(token), True
                     except UpstreamUnavailableError:
                         return SendResult(sent=False, reason=UNAVAILABLE)
                     continue
@@ -216,13 +256,6 @@ async def _send_all(payloads: list[dict], token: str, concurrency: int) -> list[
                         busy_retried = True
                         continue
                     return SendResult(sent=False, reason=UNAVAILABLE)
-
-    timeout = aiohttp.ClientTimeout(total=settings.WECHAT_TIMEOUT_SECONDS)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as session:
-        return await asyncio.gather(*(send_one(session, json.dumps(payload, ensure_ascii=False).encode())
-                                      for payload in payloads))
 
 
 def _fit(key: str, value: str) -> str:

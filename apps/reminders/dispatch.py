@@ -29,13 +29,13 @@ import datetime
 import logging
 import os
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.wechat_subscribe import UNAVAILABLE, SubscribeMessage, our_openid, send_subscribe_messages
+from apps.accounts.wechat_subscribe import UNAVAILABLE, BulkSender, SubscribeMessage, our_openid
 from apps.configuration.selectors import setting_value
 from apps.privacy.services import audit_record
 from apps.realtime.publish import publish_many
@@ -125,26 +125,27 @@ def stale_claims_settle(*, hospital_id: int, now=None) -> int:
 def dispatch_doses(*, hospital_id: int, dose_ids: list[int]) -> dict:
     """Send the reminders of these doses that are still pending. Returns counts.
 
-    Slices overlap: while one slice's messages are on their way (a thread of their
-    own), the slice before it is recorded. So at most two slices are between claim and
-    record at any moment, the most a killed worker can leave for the sweep."""
+    Slices overlap: while one slice's messages are on their way (BulkSender's thread),
+    the slice before it is recorded. So at most two slices are between claim and record
+    at any moment, the most a killed worker can leave for the sweep."""
     counts = {"claimed": 0, "skipped": 0}
     with tenant_context(hospital_id):
         template = setting_value("reminders.wechat_template_id")
     previous: _Sending | None = None
-    for start in range(0, len(dose_ids), SLICE_SIZE):
-        ids = dose_ids[start:start + SLICE_SIZE]
-        if previous is not None:
-            previous.results.result()  # its sends are done before the next claim: two slices at most
-        claimed_at, claimed = _claim(hospital_id, ids)
-        counts["claimed"] += len(claimed)
-        counts["skipped"] += len(ids) - len(claimed)
-        current = _start_sending(claimed_at, claimed, template) if claimed else None
+    with BulkSender(concurrency=SEND_CONCURRENCY) as sender:
+        for start in range(0, len(dose_ids), SLICE_SIZE):
+            ids = dose_ids[start:start + SLICE_SIZE]
+            if previous is not None:
+                previous.results.result()  # its sends are done before the next claim: two slices at most
+            claimed_at, claimed = _claim(hospital_id, ids)
+            counts["claimed"] += len(claimed)
+            counts["skipped"] += len(ids) - len(claimed)
+            current = _start_sending(sender, claimed_at, claimed, template) if claimed else None
+            if previous is not None:
+                _record_sent(hospital_id, previous, counts)
+            previous = current
         if previous is not None:
             _record_sent(hospital_id, previous, counts)
-        previous = current
-    if previous is not None:
-        _record_sent(hospital_id, previous, counts)
     return counts
 
 
@@ -156,18 +157,11 @@ class _Sending:
     results: Future  # list[SendResult]
 
 
-_sender: ThreadPoolExecutor | None = None
-
-
-def _start_sending(claimed_at, doses: list[DueDose], template: str) -> _Sending:
-    global _sender
-    if _sender is None:
-        _sender = ThreadPoolExecutor(1, thread_name_prefix="wechat-send")
+def _start_sending(sender: BulkSender, claimed_at, doses: list[DueDose], template: str) -> _Sending:
     reachable = [dose for dose in doses if dose.openid]
     messages = [SubscribeMessage(openid=dose.openid, template_id=template, data=_message(dose),
                                  page=f"pages/reminders/dose?id={dose.pk}") for dose in reachable]
-    return _Sending(claimed_at, doses, reachable,
-                    _sender.submit(send_subscribe_messages, messages, concurrency=SEND_CONCURRENCY))
+    return _Sending(claimed_at, doses, reachable, sender.submit(messages))
 
 
 def _record_sent(hospital_id: int, sending: _Sending, counts: dict) -> None:
