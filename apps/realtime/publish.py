@@ -74,7 +74,7 @@ def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int 
     senders (dose reminders) use it: on Redis the groups nobody listens to are found
     with one pipeline (see ChannelLayer.groups_with_members), where `publish` costs about
     4 ms an event (a new loop and connection per call). Returns how many group
-    messages will be sent."""
+    messages it was given (on Redis, those for groups nobody is in are dropped)."""
     messages = []
     occurred_at = timezone.now().isoformat()
     # Event ids from one os.urandom call (uuid4() per event asks the kernel each time).
