@@ -26,12 +26,14 @@ second WeChat reminder for a dose, since a patient told twice may take it twice.
 """
 
 import datetime
+import json
 import logging
 import os
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -236,20 +238,42 @@ def _record(hospital_id: int, outcomes: list[tuple[DueDose, str]], now, *, recov
         plan_ids = [plan_id for plan_id, value in channel_of_plan.items() if value == channel]
         MedicationPlan.objects.filter(pk__in=plan_ids).exclude(reminder_channel=channel).update(
             reminder_channel=channel, reminder_channel_since=now)
-    # The ledger's keys from one os.urandom call: uuid4() per row asks the kernel each
-    # time, and each call hands the GIL to the sending thread for up to 5 ms.
-    entropy = os.urandom(16 * len(outcomes))
-    DoseEvent.objects.bulk_create([
-        DoseEvent(id=uuid.UUID(bytes=entropy[16 * index:16 * index + 16], version=4), hospital_id=hospital_id,
-                  plan_id=dose.plan_id, dose_id=dose.pk, kind=DoseEvent.Kind.REMINDED, occurred_at=now,
-                  detail={"round": dose.reminder_round, "wechat": result})
-        for index, (dose, result) in enumerate(outcomes)])
+    _ledger_reminded(hospital_id, outcomes, now)
     publish_many([("reminders.dose_due", _event(dose, recovered), [dose.user_id])
                   for dose, _result in outcomes if dose.user_id], hospital_id=hospital_id)
     audit_record(action="dose.remind", hospital_id=hospital_id, object_type="dose", detail={
         "dose_ids": [dose.pk for dose, _result in outcomes],
         "patient_ids": sorted({dose.patient_id for dose, _result in outcomes}),
         "wechat": {result: len(ids) for result, ids in by_result.items()}, "recovered": recovered})
+
+
+_LEDGER_COLUMNS = ("id", "hospital", "plan", "dose", "kind", "occurred_at", "detail")
+
+
+def _ledger_reminded(hospital_id: int, outcomes: list[tuple[DueDose, str]], now) -> None:
+    """The slice's "reminded" ledger rows, as multi-row INSERTs of plain values.
+    `bulk_create` built a model instance per row and prepared each field through the
+    ORM: a third of the dispatching thread's time. The values are prepared as the
+    fields would (a UUID is 32 hex characters on SQLite), with the same JSON."""
+    connection = connections[DoseEvent.objects.db]
+    meta = DoseEvent._meta
+    fields = [meta.get_field(name) for name in _LEDGER_COLUMNS]
+    occurred_at = fields[5].get_db_prep_save(now, connection)
+    # One os.urandom call for all keys: uuid4() asks the kernel per row, and each call
+    # hands the GIL to the sending thread for up to 5 ms.
+    entropy = os.urandom(16 * len(outcomes))
+    rows = [(fields[0].get_db_prep_save(uuid.UUID(bytes=entropy[16 * index:16 * index + 16], version=4), connection),
+             hospital_id, dose.plan_id, dose.pk, DoseEvent.Kind.REMINDED.value, occurred_at,
+             json.dumps({"round": dose.reminder_round, "wechat": str(result)}))
+            for index, (dose, result) in enumerate(outcomes)]
+    quote = connection.ops.quote_name
+    head = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES ")
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = (connection.features.max_query_params or 70_000) // len(fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(head + ", ".join([row_sql] * len(chunk)), [value for row in chunk for value in row])
 
 
 def _event(dose: DueDose, recovered: bool) -> dict:

@@ -53,7 +53,10 @@ def test_a_due_dose_is_sent_once_over_wechat_even_when_beat_fires_twice(fake_wec
     reloaded = _reload(dose)
     assert (reloaded.dispatch_state, reloaded.wechat_result) == (Dose.Dispatch.SENT, Dose.WeChatResult.SENT)
     with tenant_context(dose.hospital_id):
-        assert DoseEvent.objects.filter(dose=dose, kind=DoseEvent.Kind.REMINDED).count() == 1
+        ledger = DoseEvent.objects.get(dose=dose, kind=DoseEvent.Kind.REMINDED)
+    assert (ledger.detail, ledger.occurred_at, ledger.plan_id) == (
+        {"round": 0, "wechat": "sent"}, reloaded.reminded_at, dose.plan_id)
+    assert ledger.id.version == 4
 
 
 def test_no_quota_falls_back_to_in_app_and_the_plan_says_so(fake_wechat, patient_a):
