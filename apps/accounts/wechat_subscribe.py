@@ -218,7 +218,15 @@ class BulkSender:
         self._token = token  # the shared cache knows the newest (another process may have renewed it)
         url = yarl.URL(settings.WECHAT_API_BASE_URL.rstrip("/") + "/cgi-bin/message/subscribe/send")
         timeout = aiohttp.ClientTimeout(total=settings.WECHAT_TIMEOUT_SECONDS)
-        return await asyncio.gather(*(self._send_one(url, payload, timeout) for payload in payloads))
+        results: list[SendResult | None] = [None] * len(payloads)
+        pending = iter(enumerate(payloads))
+
+        async def take_turns():  # `concurrency` of these, not one task per message
+            for index, payload in pending:
+                results[index] = await self._send_one(url, payload, timeout)
+
+        await asyncio.gather(*(take_turns() for _ in range(min(self._concurrency, len(payloads)))))
+        return results
 
     async def _fresh_token(self, stale: str) -> str:
         async with self._refreshing:
