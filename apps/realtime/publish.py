@@ -1,6 +1,7 @@
 """The one way every app pushes an event to WebSocket clients."""
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -69,12 +70,17 @@ def _background_loop() -> asyncio.AbstractEventLoop:
     return _loop
 
 
+_bulk_in_flight: concurrent.futures.Future | None = None
+_bulk_lock = threading.Lock()
+
+
 def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int | None = None) -> int:
     """Send many user events after commit: (event_type, data, user_ids) each. Bulk
     senders (dose reminders) use it: on Redis the groups nobody listens to are found
     with one pipeline (see ChannelLayer.groups_with_members), where `publish` costs about
-    4 ms an event (a new loop and connection per call). Returns how many group
-    messages it was given (on Redis, those for groups nobody is in are dropped)."""
+    4 ms an event (a new loop and connection per call), and the caller does not wait for
+    Redis unless its previous batch is still on its way. Returns how many group messages
+    it was given (on Redis, those for groups nobody is in are dropped)."""
     messages = []
     occurred_at = timezone.now().isoformat()
     # Event ids from one os.urandom call (uuid4() per event asks the kernel each time).
@@ -102,10 +108,16 @@ def publish_many(events: list[tuple[str, dict, list[int]]], *, hospital_id: int 
                 logger.exception("realtime publish to %s failed", group)
 
     def send():
+        global _bulk_in_flight
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             async_to_sync(send_all)()  # one process: the consumers' own loop must see it
-        else:
-            asyncio.run_coroutine_threadsafe(send_all(), _background_loop()).result(timeout=120)
+            return
+        # The caller goes on with its next batch while this one reaches Redis; one batch
+        # at a time per process, so a slow Redis slows the caller rather than piling up.
+        with _bulk_lock:
+            if _bulk_in_flight is not None:
+                _bulk_in_flight.result(timeout=120)
+            _bulk_in_flight = asyncio.run_coroutine_threadsafe(send_all(), _background_loop())
 
     if messages:
         transaction.on_commit(send)

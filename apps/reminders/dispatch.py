@@ -74,11 +74,12 @@ class DueDose:
     dose_amount: str
     notes: str
     timezone: str
+    channel: str  # the plan's reminder channel when claimed
 
 
 _DUE_COLUMNS = ("pk", "plan_id", "patient_id", "patient__user_id", "patient__user__wechat_account__app_id",
                 "patient__user__wechat_account__openid", "reminder_round", "scheduled_at", "plan__drug_name",
-                "plan__dose", "plan__notes", "plan__timezone")
+                "plan__dose", "plan__notes", "plan__timezone", "plan__reminder_channel")
 
 
 def _locked_due(**filters) -> list[DueDose]:
@@ -88,9 +89,9 @@ def _locked_due(**filters) -> list[DueDose]:
     return [DueDose(pk=pk, plan_id=plan_id, patient_id=patient_id, user_id=user_id,
                     openid=our_openid(app_id=app_id, openid=openid), reminder_round=reminder_round,
                     scheduled_at=scheduled_at, drug_name=drug_name, dose_amount=dose_amount, notes=notes,
-                    timezone=tz_name)
+                    timezone=tz_name, channel=channel)
             for (pk, plan_id, patient_id, user_id, app_id, openid, reminder_round, scheduled_at, drug_name,
-                 dose_amount, notes, tz_name) in rows]
+                 dose_amount, notes, tz_name, channel) in rows]
 
 
 def _lease() -> datetime.timedelta:
@@ -231,6 +232,10 @@ def _record(hospital_id: int, outcomes: list[tuple[DueDose, str]], now, *, recov
         by_result.setdefault(result, []).append(dose.pk)
         if result in _CHANNEL_FOR:
             channel_of_plan[dose.plan_id] = _CHANNEL_FOR[result]
+    claimed_channel = {dose.plan_id: dose.channel for dose, _result in outcomes}
+    # Most plans keep the channel they had when claimed: no UPDATE for them.
+    channel_of_plan = {plan_id: channel for plan_id, channel in channel_of_plan.items()
+                       if channel != claimed_channel[plan_id]}
     for result, ids in by_result.items():
         Dose.objects.filter(pk__in=ids, dispatch_state=Dose.Dispatch.SENDING).update(
             dispatch_state=Dose.Dispatch.SENT, reminded_at=now, wechat_result=result)

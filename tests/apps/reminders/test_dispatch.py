@@ -214,3 +214,20 @@ def test_a_worker_slower_than_the_lease_does_not_record_what_the_sweep_settled(f
     with tenant_context(dose.hospital_id):
         assert DoseEvent.objects.filter(dose=dose, kind=DoseEvent.Kind.REMINDED).count() == 1
     assert _sent_dose_ids(fake_wechat) == [dose.pk]
+
+
+def test_the_plan_goes_back_to_wechat_once_a_message_goes_through_again(fake_wechat, patient_a):
+    # Given a plan that fell back to in-app reminders for lack of quota
+    plan = a_plan(patient_a.patient)
+    first = due_dose(plan, minutes_ago=2, index=0)
+    dispatch_due.delay()
+    assert _reload(first).plan.reminder_channel == MedicationPlan.Channel.IN_APP_NO_QUOTA
+
+    # When the patient allows messages again and the next dose is due
+    fake_wechat.grant_subscription("o-wangfang", TEMPLATE)
+    second = due_dose(plan, minutes_ago=1, index=1)
+    dispatch_due.delay()
+
+    # Then the plan says WeChat again
+    reloaded = _reload(second)
+    assert (reloaded.wechat_result, reloaded.plan.reminder_channel) == ("sent", MedicationPlan.Channel.WECHAT)
