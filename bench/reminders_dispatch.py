@@ -176,7 +176,8 @@ def main():
     result = {
         "doses_due": args.doses, "queued": queued,
         "workers": ("1 (solo pool)" if args.worker_processes == 1 else f"1 (prefork pool, {args.worker_processes} "
-                    "processes)") + ("" if killed_at is None else ", SIGKILLed and replaced"), "killed_after_messages": killed_at, "seconds_until_all_sent": round(elapsed, 1),
+                    "processes)") + ("" if killed_at is None else ", SIGKILLed and replaced"),
+        "killed_after_messages": killed_at, "seconds_until_all_sent": round(elapsed, 1),
         "doses_per_second": round(args.doses / elapsed), "wechat_messages": counts["wechat_messages"],
         "duplicates": len(counts["duplicates"]), "missed": len(counts["missed"]),
         "unknown_after_kill": len(counts["unknown"]),

@@ -20,9 +20,10 @@ from pending to sending, so a second beat tick, a duplicated batch or a redelive
 task (acks_late after a worker died) finds it claimed or sent and skips it. The record
 step only records doses still carrying this worker's claim. The one step outside the
 database is WeChat: a worker killed between its claim and its record leaves at most
-IN_FLIGHT_SLICES * SLICE_SIZE doses in `sending`. After the dispatch lease, the sweep records them as sent
-with WeChat result `unknown` and sends only their in-app reminder: we never risk a
-second WeChat reminder for a dose, since a patient told twice may take it twice.
+IN_FLIGHT_SLICES * SLICE_SIZE doses in `sending`. After the dispatch lease, the sweep
+records them as sent with WeChat result `unknown` and sends only their in-app
+reminder: we never risk a second WeChat reminder for a dose, since a patient told
+twice may take it twice.
 """
 
 import datetime
