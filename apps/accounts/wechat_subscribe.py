@@ -16,14 +16,24 @@ reason="no_quota")` and fall back to the in-app channel. An expired access token
 
 The access token is shared by every process through the cache, as WeChat asks
 (each new token invalidates the previous one after five minutes).
+
+Bulk senders (dose reminders: 100,000 due in the same minute) use `BulkSender` (or
+`send_subscribe_messages`), which sends concurrently with aiohttp on an event loop:
+about 0.2 ms of CPU a message, where httpx cost 1 ms (sync, pooled) to 3.6 ms (async)
+and a thread pool of 32 senders spent more time fighting over the GIL than sending.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
+import yarl
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
@@ -42,13 +52,25 @@ _REFUSALS = {
     _NO_QUOTA: "no_quota",
 }
 _BUSY = {-1, 45009}
+_JSON = {"Content-Type": "application/json"}
+# A bulk send's reason when WeChat gave no usable answer: busy twice, an unknown error
+# code, a timeout, a dropped connection. It may or may not have delivered the message.
+UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
 class SendResult:
     sent: bool
-    reason: str = ""  # empty when sent; otherwise one of _REFUSALS' values
+    reason: str = ""  # empty when sent; otherwise one of _REFUSALS' values (or UNAVAILABLE in bulk)
     msgid: str = ""
+
+
+@dataclass(frozen=True)
+class SubscribeMessage:
+    openid: str
+    template_id: str
+    data: dict[str, str]
+    page: str = ""
 
 
 _client: httpx.Client | None = None
@@ -100,21 +122,31 @@ def access_token(*, refresh: bool = False) -> str:
 def send_subscribe_message(*, openid: str, template_id: str, data: dict[str, str], page: str = "") -> SendResult:
     """Sends one subscribe message. `data` maps template keys ("thing1", "time2")
     to plain values; WeChat limits `thing` values to 20 characters, so they are cut."""
-    payload = {
-        "touser": openid,
-        "template_id": template_id,
-        "page": page,
-        "data": {key: {"value": _fit(key, str(value))} for key, value in data.items()},
-        "miniprogram_state": settings.WECHAT_MINIPROGRAM_STATE,
-        "lang": "zh_CN",
-    }
+    payload = _payload(SubscribeMessage(openid=openid, template_id=template_id, data=data, page=page))
     for attempt in range(2):
         token = access_token(refresh=attempt > 0)
         body = _call("POST", "/cgi-bin/message/subscribe/send", params={"access_token": token}, json=payload)
-        errcode = body.get("errcode") or 0
-        if errcode in _TOKEN_EXPIRED and attempt == 0:
+        if (body.get("errcode") or 0) in _TOKEN_EXPIRED and attempt == 0:
             continue
         break
+    return _result(body)
+
+
+def _payload(message: SubscribeMessage) -> dict:
+    return {
+        "touser": message.openid,
+        "template_id": message.template_id,
+        "page": message.page,
+        "data": {key: {"value": _fit(key, str(value))} for key, value in message.data.items()},
+        "miniprogram_state": settings.WECHAT_MINIPROGRAM_STATE,
+        "lang": "zh_CN",
+    }
+
+
+def _result(body: dict) -> SendResult:
+    """WeChat's answer to a send: delivered, refused (the caller's mistake or the user's
+    choice), or UpstreamUnavailableError (busy: nothing was sent; other codes)."""
+    errcode = body.get("errcode") or 0
     if errcode == 0:
         return SendResult(sent=True, msgid=str(body.get("msgid", "")))
     if errcode in _REFUSALS:
@@ -123,6 +155,115 @@ def send_subscribe_message(*, openid: str, template_id: str, data: dict[str, str
         raise UpstreamUnavailableError(_("WeChat is busy; try again in a moment."), code="wechat_busy")
     raise UpstreamUnavailableError(
         _("WeChat refused the message (error %(code)s).") % {"code": errcode}, code="wechat_error")
+
+
+def send_subscribe_messages(messages: list[SubscribeMessage], *, concurrency: int = 64) -> list[SendResult]:
+    """Sends many subscribe messages, `concurrency` at a time, and returns one result per
+    message in order (see BulkSender). Call from sync code."""
+    with BulkSender(concurrency=concurrency) as sender:
+        return sender.submit(messages).result()
+
+
+class BulkSender:
+    """Sends batches of subscribe messages, `concurrency` at a time, on an event loop of
+    its own thread, over one pool of keep-alive connections for all the batches it is
+    given: the caller does other work (a dose dispatcher records the previous batch)
+    while a batch is on its way. Use it as a context manager.
+
+    A batch's future never fails for one message; each gets a SendResult:
+    * an expired access token is refreshed once for all messages in flight, not per message;
+    * "busy" (WeChat says it sent nothing) is tried once more, then UNAVAILABLE;
+    * no answer (timeout, dropped connection) or an unknown error is UNAVAILABLE and
+      never repeated: WeChat may have delivered it, and a patient reminded twice of a
+      dose may take it twice.
+    """
+
+    def __init__(self, *, concurrency: int = 64):
+        self._concurrency = concurrency
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="wechat-send", daemon=True)
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._refreshing: asyncio.Lock | None = None
+        self._token = ""
+
+    def __enter__(self) -> BulkSender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._session is not None:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    def submit(self, messages: list[SubscribeMessage]) -> Future:
+        """Start sending; the future's result is one SendResult per message, in order."""
+        payloads = [json.dumps(_payload(message), ensure_ascii=False).encode() for message in messages]
+        try:
+            token = access_token() if payloads else ""
+        except UpstreamUnavailableError:
+            done = Future()
+            done.set_result([SendResult(sent=False, reason=UNAVAILABLE)] * len(payloads))
+            return done
+        return asyncio.run_coroutine_threadsafe(self._send_all(payloads, token), self._loop)
+
+    async def _send_all(self, payloads: list[bytes], token: str) -> list[SendResult]:
+        if self._session is None:  # made on the loop it belongs to
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._concurrency),
+                                                  cookie_jar=aiohttp.DummyCookieJar())
+            # The timeout starts once a message has its slot, not while it waits for one.
+            self._slots, self._refreshing = asyncio.Semaphore(self._concurrency), asyncio.Lock()
+        self._token = token  # the shared cache knows the newest (another process may have renewed it)
+        url = yarl.URL(settings.WECHAT_API_BASE_URL.rstrip("/") + "/cgi-bin/message/subscribe/send")
+        timeout = aiohttp.ClientTimeout(total=settings.WECHAT_TIMEOUT_SECONDS)
+        results: list[SendResult | None] = [None] * len(payloads)
+        pending = iter(enumerate(payloads))
+
+        async def take_turns():  # `concurrency` of these, not one task per message
+            for index, payload in pending:
+                results[index] = await self._send_one(url, payload, timeout)
+
+        await asyncio.gather(*(take_turns() for _ in range(min(self._concurrency, len(payloads)))))
+        return results
+
+    async def _fresh_token(self, stale: str) -> str:
+        async with self._refreshing:
+            if self._token == stale:  # the first to see it expired renews it, the others reuse that
+                self._token = await asyncio.to_thread(access_token, refresh=True)
+        return self._token
+
+    async def _post(self, url: yarl.URL, payload: bytes, token: str, timeout: aiohttp.ClientTimeout) -> dict:
+        async with self._session.post(url.with_query(access_token=token), data=payload, headers=_JSON,
+                                      timeout=timeout) as response:
+            response.raise_for_status()
+            body = json.loads(await response.read())
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        return body
+
+    async def _send_one(self, url: yarl.URL, payload: bytes, timeout: aiohttp.ClientTimeout) -> SendResult:
+        async with self._slots:
+            token, token_renewed, busy_retried = self._token, False, False
+            while True:
+                try:
+                    body = await self._post(url, payload, token, timeout)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                    return SendResult(sent=False, reason=UNAVAILABLE)
+                if (body.get("errcode") or 0) in _TOKEN_EXPIRED and not token_renewed:
+                    try:
+                        token, token_renewed = await self._fresh_token(token), True
+                    except UpstreamUnavailableError:
+                        return SendResult(sent=False, reason=UNAVAILABLE)
+                    continue
+                try:
+                    return _result(body)
+                except UpstreamUnavailableError as error:
+                    if error.code == "wechat_busy" and not busy_retried:
+                        busy_retried = True
+                        continue
+                    return SendResult(sent=False, reason=UNAVAILABLE)
 
 
 def _fit(key: str, value: str) -> str:
@@ -136,6 +277,12 @@ def _fit(key: str, value: str) -> str:
 def openid_of(user) -> str | None:
     """The user's openid under our mini program, or None if they never logged in with it."""
     account = getattr(user, "wechat_account", None) if user is not None else None
-    if account is None or account.app_id != settings.WECHAT_APP_ID:
+    if account is None:
         return None
-    return account.openid
+    return our_openid(app_id=account.app_id, openid=account.openid)
+
+
+def our_openid(*, app_id: str | None, openid: str | None) -> str | None:
+    """An account's openid if it belongs to our mini program (bulk readers fetch the
+    two columns instead of the account)."""
+    return openid if openid and app_id == settings.WECHAT_APP_ID else None

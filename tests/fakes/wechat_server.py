@@ -19,18 +19,12 @@ Subscribe messages (`/cgi-bin/token`, `/cgi-bin/message/subscribe/send`):
     `delay_next_sends(n, seconds)` delivers the next n but answers late.
 """
 
+import asyncio
 import json
 import secrets
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
-
-class _Server(ThreadingHTTPServer):
-    # Room for a pool of concurrent senders (the default backlog of 5 refuses them).
-    request_queue_size = 256
-    daemon_threads = True
+from aiohttp import web
 
 
 class FakeWeChat:
@@ -46,21 +40,39 @@ class FakeWeChat:
         self.sent: list[dict] = []
         self._failures_left = 0
         self._delays_left, self._delay_seconds = 0, 0.0
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # aiohttp's server on an event loop of its own thread: keep-alive HTTP/1.1 like the
+        # real API, and fast enough (about 0.2 ms of CPU a request) that a bulk sender
+        # measures itself, not the fake (http.server needed twice that, and its thread per
+        # connection fought the test process for the GIL).
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-wechat", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._port}"
 
     def start(self):
         self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=30)
         return self
 
     def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    async def _serve(self):
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._on_get)
+        app.router.add_post("/{path:.*}", self._on_post)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024, shutdown_timeout=1.0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
 
     def issue_code(self, openid: str | None = None) -> tuple[str, str]:
         """A fresh wx.login code for `openid` (a new one if not given)."""
@@ -98,35 +110,34 @@ class FakeWeChat:
             self.tokens.add(token)
         return {"access_token": token, "expires_in": 7200}
 
-    def answer_send(self, params: dict, body: bytes) -> dict:
+    def answer_send(self, params: dict, body: bytes) -> tuple[dict, float]:
+        """The answer to a send, and how many seconds to wait before giving it."""
         with self._lock:
             if params.get("access_token") not in self.tokens:
-                return {"errcode": 42001, "errmsg": "access_token expired"}
+                return {"errcode": 42001, "errmsg": "access_token expired"}, 0.0
             if self._failures_left > 0:
                 self._failures_left -= 1
-                return {"errcode": -1, "errmsg": "system error"}
+                return {"errcode": -1, "errmsg": "system error"}, 0.0
             try:
                 message = json.loads(body)
             except ValueError:
-                return {"errcode": 47001, "errmsg": "data format error"}
+                return {"errcode": 47001, "errmsg": "data format error"}, 0.0
             if not isinstance(message, dict) or not message.get("touser"):
-                return {"errcode": 40003, "errmsg": "invalid openid"}
+                return {"errcode": 40003, "errmsg": "invalid openid"}, 0.0
             if not message.get("template_id"):
-                return {"errcode": 40037, "errmsg": "invalid template_id"}
+                return {"errcode": 40037, "errmsg": "invalid template_id"}, 0.0
             data = message.get("data")
             if not isinstance(data, dict) or not all(isinstance(v, dict) and "value" in v for v in data.values()):
-                return {"errcode": 47003, "errmsg": "argument invalid! data.value invalid"}
+                return {"errcode": 47003, "errmsg": "argument invalid! data.value invalid"}, 0.0
             key = (message["touser"], message["template_id"])
             if self.quota.get(key, 0) <= 0:
-                return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+                return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}, 0.0
             self.quota[key] -= 1
             msgid = len(self.sent) + 1
             self.sent.append({**message, "msgid": msgid})
             delay = self._delay_seconds if self._delays_left > 0 else 0.0
             self._delays_left = max(self._delays_left - 1, 0)
-        if delay:
-            time.sleep(delay)
-        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}, delay
 
     def answer(self, params: dict) -> tuple[int, bytes]:
         if params.get("appid") != self.app_id:
@@ -152,47 +163,33 @@ class FakeWeChat:
             self.used.add(code)
         return 200, _json({"openid": openid, "session_key": secrets.token_urlsafe(16), "unionid": "u" + openid})
 
-    def _handler(self):
-        fake = self
+    async def _on_get(self, request: web.Request) -> web.Response:
+        params = _params(request)
+        self.requests.append({"path": request.path, "params": params})
+        if request.path == "/cgi-bin/token" and params.get("grant_type") == "client_credential":
+            return _reply(200, _json(self.answer_token(params)))
+        if request.path != "/sns/jscode2session" or params.get("grant_type") != "authorization_code":
+            return _reply(404, b"not found")
+        return _reply(*self.answer(params))
 
-        class Handler(BaseHTTPRequestHandler):
-            # Keep-alive like the real API, so bulk senders (dose reminders) reuse connections.
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
+    async def _on_post(self, request: web.Request) -> web.Response:
+        params = _params(request)
+        body = await request.read()
+        self.requests.append({"path": request.path, "params": params})
+        if request.path != "/cgi-bin/message/subscribe/send":
+            return _reply(404, b"not found")
+        answer, delay = self.answer_send(params, body)
+        if delay:
+            await asyncio.sleep(delay)
+        return _reply(200, _json(answer))
 
-            def do_GET(self):
-                url = urlparse(self.path)
-                params = {key: values[0] for key, values in parse_qs(url.query).items()}
-                fake.requests.append({"path": url.path, "params": params})
-                if url.path == "/cgi-bin/token" and params.get("grant_type") == "client_credential":
-                    status, body = 200, _json(fake.answer_token(params))
-                elif url.path != "/sns/jscode2session" or params.get("grant_type") != "authorization_code":
-                    status, body = 404, b"not found"
-                else:
-                    status, body = fake.answer(params)
-                self._reply(status, body)
 
-            def do_POST(self):
-                url = urlparse(self.path)
-                params = {key: values[0] for key, values in parse_qs(url.query).items()}
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.requests.append({"path": url.path, "params": params})
-                if url.path == "/cgi-bin/message/subscribe/send":
-                    self._reply(200, _json(fake.answer_send(params, body)))
-                else:
-                    self._reply(404, b"not found")
+def _params(request: web.Request) -> dict:
+    return {key: request.query.getone(key) for key in request.query.keys()}
 
-            def _reply(self, status: int, body: bytes):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        return Handler
+def _reply(status: int, body: bytes) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json", charset="utf-8")
 
 
 def _json(payload) -> bytes:

@@ -65,11 +65,13 @@ def worker_environment(*, wechat_base_url: str, app_id: str, app_secret: str) ->
             "WECHAT_TIMEOUT_SECONDS": "10", "LOG_LEVEL": "WARNING"}
 
 
-def start_worker(*, queue: str, env: dict, log_path: Path | None = None) -> subprocess.Popen:
-    """A real `celery worker` process (solo pool: one task at a time, like one worker)."""
+def start_worker(*, queue: str, env: dict, log_path: Path | None = None, processes: int = 1) -> subprocess.Popen:
+    """A real `celery worker` process: the solo pool (one task at a time in one process)
+    or, with `processes` > 1, the prefork pool with that many child processes."""
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    pool = ["--pool", "solo"] if processes == 1 else ["--pool", "prefork", "--concurrency", str(processes)]
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hospital_platform", "worker", "-Q", queue, "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "hospital_platform", "worker", "-Q", queue, *pool,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
          "-n", f"reminders-{queue}-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=output, stderr=output)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from apps.accounts.wechat_subscribe import access_token, send_subscribe_message
+from apps.accounts.wechat_subscribe import (UNAVAILABLE, SubscribeMessage, access_token, send_subscribe_message,
+                                            send_subscribe_messages)
 from apps.core.exceptions import UpstreamUnavailableError
 
 TEMPLATE = "tmpl-booking"
@@ -81,3 +82,71 @@ def test_not_configured_is_a_clear_error(settings):
         access_token()
 
     assert error.value.code == "wechat_not_configured"
+
+
+def _messages(openids, template=TEMPLATE):
+    return [SubscribeMessage(openid=openid, template_id=template, data={"thing1": f"提醒 {openid}"},
+                             page=f"pages/x?id={openid}") for openid in openids]
+
+
+def test_bulk_sends_answer_per_message_in_order(fake_wechat):
+    # Given quota for every other user
+    openids = [f"o-bulk-{n}" for n in range(200)]
+    for openid in openids[::2]:
+        fake_wechat.grant_subscription(openid, TEMPLATE)
+
+    results = send_subscribe_messages(_messages(openids), concurrency=16)
+
+    assert [result.sent for result in results] == [n % 2 == 0 for n in range(200)]
+    assert {result.reason for result in results[1::2]} == {"no_quota"}
+    assert sorted(m["touser"] for m in fake_wechat.sent) == sorted(openids[::2])
+    assert fake_wechat.sent[0]["data"]["thing1"]["value"].startswith("提醒")
+
+
+def test_bulk_sends_renew_an_expired_token_once_for_all_messages(fake_wechat):
+    openids = [f"o-token-{n}" for n in range(100)]
+    for openid in openids:
+        fake_wechat.grant_subscription(openid, TEMPLATE)
+    access_token()
+    fake_wechat.expire_tokens()
+
+    results = send_subscribe_messages(_messages(openids), concurrency=32)
+
+    assert all(result.sent for result in results)
+    assert [r["path"] for r in fake_wechat.requests].count("/cgi-bin/token") == 2
+    assert len(fake_wechat.sent) == 100
+
+
+def test_bulk_sends_retry_busy_once_then_give_up(fake_wechat):
+    # Given WeChat busy for the next three answers: two messages, one sent alone
+    fake_wechat.grant_subscription("o-a", TEMPLATE)
+    fake_wechat.fail_next_sends(3)
+
+    first = send_subscribe_messages(_messages(["o-a"]))
+    second = send_subscribe_messages(_messages(["o-a"]))
+
+    # Then busy twice is "unavailable" (nothing was sent), busy once then sent is sent
+    assert (first[0].sent, first[0].reason) == (False, UNAVAILABLE)
+    assert second[0].sent
+    assert len(fake_wechat.sent) == 1
+
+
+def test_a_bulk_send_without_an_answer_is_not_repeated(fake_wechat, settings):
+    # Given WeChat delivers the message but answers after our timeout
+    settings.WECHAT_TIMEOUT_SECONDS = 0.3
+    fake_wechat.grant_subscription("o-late", TEMPLATE, times=3)
+    fake_wechat.delay_next_sends(1, 1.0)
+
+    result = send_subscribe_messages(_messages(["o-late"]))[0]
+
+    assert (result.sent, result.reason) == (False, UNAVAILABLE)
+    assert [m["touser"] for m in fake_wechat.sent] == ["o-late"]
+
+
+def test_bulk_sends_to_an_unreachable_wechat_are_unavailable(settings):
+    settings.WECHAT_API_BASE_URL = "http://127.0.0.1:9"
+    settings.WECHAT_APP_ID, settings.WECHAT_APP_SECRET = "wx", "secret"
+
+    results = send_subscribe_messages(_messages(["o-1", "o-2"]))
+
+    assert [(result.sent, result.reason) for result in results] == [(False, UNAVAILABLE)] * 2

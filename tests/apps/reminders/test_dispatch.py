@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiToken
 from apps.accounts.services import token_issue
+from apps.accounts.wechat_subscribe import BulkSender
 from apps.reminders import dispatch
 from apps.reminders.models import Dose, DoseEvent, MedicationPlan
 from apps.reminders.tasks import dispatch_due
@@ -52,7 +53,10 @@ def test_a_due_dose_is_sent_once_over_wechat_even_when_beat_fires_twice(fake_wec
     reloaded = _reload(dose)
     assert (reloaded.dispatch_state, reloaded.wechat_result) == (Dose.Dispatch.SENT, Dose.WeChatResult.SENT)
     with tenant_context(dose.hospital_id):
-        assert DoseEvent.objects.filter(dose=dose, kind=DoseEvent.Kind.REMINDED).count() == 1
+        ledger = DoseEvent.objects.get(dose=dose, kind=DoseEvent.Kind.REMINDED)
+    assert (ledger.detail, ledger.occurred_at, ledger.plan_id) == (
+        {"round": 0, "wechat": "sent"}, reloaded.reminded_at, dose.plan_id)
+    assert ledger.id.version == 4
 
 
 def test_no_quota_falls_back_to_in_app_and_the_plan_says_so(fake_wechat, patient_a):
@@ -188,3 +192,42 @@ def test_a_send_that_times_out_is_not_repeated(fake_wechat, patient_a, settings)
     # Then it is recorded unavailable and not sent a second time
     assert _reload(dose).wechat_result == Dose.WeChatResult.UNAVAILABLE
     assert _sent_dose_ids(fake_wechat) == [dose.pk]
+
+
+def test_a_worker_slower_than_the_lease_does_not_record_what_the_sweep_settled(fake_wechat, patient_a):
+    # Given a worker that claimed a dose and sent its message, then stalled past the lease
+    fake_wechat.grant_subscription("o-wangfang", TEMPLATE)
+    dose = due_dose(a_plan(patient_a.patient), minutes_ago=1)
+    claimed_at, claimed = dispatch._claim(dose.hospital_id, [dose.pk])
+    with BulkSender() as sender:
+        sending = dispatch._start_sending(sender, claimed_at, claimed, TEMPLATE)
+        sending.results.result()
+    # and beat's sweep settled the claim meanwhile
+    later = timezone.now() + datetime.timedelta(minutes=10)
+    assert dispatch.stale_claims_settle(hospital_id=dose.hospital_id, now=later) == 1
+
+    # When the slow worker gets round to recording
+    dispatch._record_sent(dose.hospital_id, sending, {})
+
+    # Then the dose keeps the sweep's record and the ledger says "reminded" once
+    assert _reload(dose).wechat_result == Dose.WeChatResult.UNKNOWN
+    with tenant_context(dose.hospital_id):
+        assert DoseEvent.objects.filter(dose=dose, kind=DoseEvent.Kind.REMINDED).count() == 1
+    assert _sent_dose_ids(fake_wechat) == [dose.pk]
+
+
+def test_the_plan_goes_back_to_wechat_once_a_message_goes_through_again(fake_wechat, patient_a):
+    # Given a plan that fell back to in-app reminders for lack of quota
+    plan = a_plan(patient_a.patient)
+    first = due_dose(plan, minutes_ago=2, index=0)
+    dispatch_due.delay()
+    assert _reload(first).plan.reminder_channel == MedicationPlan.Channel.IN_APP_NO_QUOTA
+
+    # When the patient allows messages again and the next dose is due
+    fake_wechat.grant_subscription("o-wangfang", TEMPLATE)
+    second = due_dose(plan, minutes_ago=1, index=1)
+    dispatch_due.delay()
+
+    # Then the plan says WeChat again
+    reloaded = _reload(second)
+    assert (reloaded.wechat_result, reloaded.plan.reminder_channel) == ("sent", MedicationPlan.Channel.WECHAT)
