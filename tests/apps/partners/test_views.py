@@ -37,7 +37,7 @@ def test_a_platform_admin_registers_a_partner_and_the_key_is_shown_once(client, 
         "protocols": "hp-share/1"}, follow=True)
     assert response.status_code == 200
     partner = SharingPartner.objects.get(code="collab")
-    assert "not shown again" in response.content.decode() or "不再显示" in response.content.decode()
+    assert "not shown again" in response.content.decode() or "不会再次显示" in response.content.decode()
     again = client.get(reverse("partners_web:partner", args=[partner.pk])).content.decode()
     assert partner.hmac_key not in again and partner.key_fingerprint in again
 
