@@ -1,5 +1,7 @@
 import datetime
+import json
 import pickle
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,38 @@ from django.utils import timezone
 from apps.patients.services import diagnosis_add, encounter_create, patient_create
 from apps.tenancy.context import tenant_context
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rare"
+# A tiny rare-disease catalogue written for these tests in the layout of the national
+# list's files (real disease names; nothing is taken from ../shared/data). Written to a
+# temporary folder once per test run, as the import command reads a folder.
+CATALOGUE_FILES = {
+    "conpendium_hpo.json": {
+        "CCRD:9": {"CNS_NAME": "自身免疫性脑炎", "ENG_NAME": "Autoimmune encephalitis; AE", "PHENOTYPE_LIST": ["HP:0002383"]},
+        "CCRD:9.1": {"CNS_NAME": "抗 NMDAR 脑炎", "ENG_NAME": "Anti-NMDAR encephalitis",
+                     "PHENOTYPE_LIST": ["HP:0003781", "HP:0001251"]},
+        "CCRD:31": {"CNS_NAME": "戈谢病", "ENG_NAME": "Gaucher disease; GD", "PHENOTYPE_LIST": ["HP:0001744", "HP:0002240"]},
+        "CCRD:36": {"CNS_NAME": "血友病", "ENG_NAME": "Hemophilia", "PHENOTYPE_LIST": ["HP:0003010"]},
+    },
+    "ccrd_to_orpha.json": {"CCRD:9": [["ORPHA:163908", "BTNT"]], "CCRD:9.1": [], "CCRD:31": [["ORPHA:355", "E"]],
+                           "CCRD:36": [["ORPHA:448", "E"], ["ORPHA:98878", "BTNT"]]},
+    "ccrd_to_omim.json": {"CCRD:31": [["OMIM:230800", "BTNT"], ["OMIM:230900", "BTNT"]]},
+    "cns_orphanet.json": {
+        "ORPHA:355": {"CNS_NAME": "戈谢病", "ENG_NAME": "Gaucher disease"},
+        "ORPHA:448": {"CNS_NAME": "血友病", "ENG_NAME": "Hemophilia"},
+        "ORPHA:98878": {"CNS_NAME": "血友病A", "ENG_NAME": "Hemophilia A"},
+        "ORPHA:163908": {"CNS_NAME": "自身免疫性脑炎", "ENG_NAME": "Autoimmune encephalitis"},
+        "ORPHA:558": {"CNS_NAME": "马方综合征", "ENG_NAME": "Marfan syndrome"},
+    },
+}
+
+
+def _write_catalogue() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="rare-catalogue-"))
+    for name, content in CATALOGUE_FILES.items():
+        (folder / name).write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+FIXTURES = _write_catalogue()
 
 # A small knowledge graph in PyCMeKG's shape (subject -> predicate -> [objects]).
 KNOWLEDGE = {
