@@ -68,7 +68,9 @@ class _EventListApi(APIView):
     timeline = ""
 
     def events(self, request, **kwargs):
-        raise NotImplementedError
+        """The events this timeline lists, as a queryset: each subclass (search, patient,
+        staff timelines) says which; the base class pages, serialises and audits them."""
+        raise NotImplementedError(f"{type(self).__name__} must say which events it lists")
 
     @extend_schema(responses=AuditEventSerializer(many=True))
     def get(self, request, **kwargs):
