@@ -113,6 +113,12 @@ def main():
         fake.grant_subscription(openid, TEMPLATE, times=2)
     print(f"population: {args.doses} patients, plans and due doses in {time.perf_counter() - started:.1f} s",
           flush=True)
+    # A production table has planner statistics (autovacuum analyses a table once a tenth
+    # of it changed); one filled a moment ago may have none yet, and the planner then
+    # guesses a few rows per state and picks bitmap scans over 100,000 index entries.
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     if args.kill_at is not None:
         setting_set(key="reminders.dispatch_lease_seconds", value=LEASE_SECONDS, hospital_id=None,
                     actor=member_of(hospital, Role.PLATFORM_ADMIN), role=Role.PLATFORM_ADMIN)
