@@ -35,6 +35,13 @@ from .windows import plan_windows
 
 log = logging.getLogger("ml.ner.train")
 CMEEE_PREFIX = "C"
+LEXICON_SOURCES = {
+    "ccks": "entity strings of the CCKS 2019 training split (research-only data: do not redistribute)",
+    "ccks+cmeee": "entity strings of the CCKS 2019 training split and CMeEE (research-only data: do not redistribute)",
+    "cmekg": "PyCMeKG 0.2.5 knowledge graph (MIT licence, (c) Yunfei Yang, https://github.com/king-yyf/PyCMeKG): "
+             "subjects and relation objects typed as diseases, symptoms, drugs, operations, lab tests, imaging, "
+             "other exams and body sites",
+}
 
 
 def lexicon_types(config: ModelConfig) -> list[str]:
@@ -256,8 +263,12 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
             "train": f"CCKS 2019 subtask 1 training records, {records[0]} (70% split, seed {tcfg.seed})",
             "dev": f"the other {records[1]} records",
             "pretraining": "CMeEE train sentences" if tcfg.pretrain_epochs else None,
+            "multitask": f"{tcfg.multitask} CMeEE train sentences per epoch, own output layer (not in the artifact)" if tcfg.multitask else None,
+            "embeddings": ("character and bigram vectors pre-trained (PPMI + SVD) on raw CCKS-train and CMeEE text, "
+                           "used as the embedding layers' initial values" if tcfg.embeddings else None),
             "lexicon": config.lexicon,
-            "note": "the artifact holds weights, vocabularies and an entity lexicon; no records",
+            "lexicon_source": LEXICON_SOURCES.get(config.lexicon),
+            "note": "the artifact holds weights, vocabularies and (unless lexicon is none) an entity lexicon; no records",
         },
         "metrics": {"dev_strict": scores},
         "history": history,
