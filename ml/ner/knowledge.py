@@ -130,5 +130,22 @@ def lexicon_words(graph: dict) -> dict[str, set[str]]:
     return words
 
 
+LICENSE_NAME = "LICENSE-PyCMeKG.txt"
+
+
+def write_license(out: Path) -> None:
+    """The MIT licence asks for its notice in every copy of a substantial portion:
+    an artifact holding the lexicon carries the installed package's LICENSE."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution("PyCMeKG").files or []
+        text = next(f.read_text() for f in files if f.name.upper().startswith("LICENSE"))
+    except (metadata.PackageNotFoundError, StopIteration):
+        text = "MIT License\n\nCopyright (c) 2018-2019 cmekg authors (PyCMeKG, https://github.com/king-yyf/PyCMeKG)\n"
+    header = "The lexicon in vocab.json (types K*) is derived from the PyCMeKG knowledge graph, under this licence:\n\n"
+    (Path(out) / LICENSE_NAME).write_text(header + text, encoding="utf-8")
+
+
 def cmekg_lexicon(path: str | Path | None = None) -> Lexicon:
     return Lexicon(lexicon_words(load_graph(path)), TYPES)

@@ -38,7 +38,7 @@ CMEEE_PREFIX = "C"
 LEXICON_SOURCES = {
     "ccks": "entity strings of the CCKS 2019 training split (research-only data: do not redistribute)",
     "ccks+cmeee": "entity strings of the CCKS 2019 training split and CMeEE (research-only data: do not redistribute)",
-    "cmekg": "PyCMeKG 0.2.5 knowledge graph (MIT licence, (c) Yunfei Yang, https://github.com/king-yyf/PyCMeKG): "
+    "cmekg": "PyCMeKG 0.2.5 knowledge graph (MIT licence, (c) 2018-2019 cmekg authors, packaged by Yunfei Yang, https://github.com/king-yyf/PyCMeKG; notice in LICENSE-PyCMeKG.txt): "
              "subjects and relation objects typed as diseases, symptoms, drugs, operations, lab tests, imaging, "
              "other exams and body sites",
 }
@@ -252,6 +252,8 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
     model.save_weights(str(out / "model.weights.h5"))
     halve_weights(out / "model.weights.h5")
     featurizer.save(out / "vocab.json")
+    if config.lexicon == "cmekg":
+        knowledge.write_license(out)
     (out / "config.json").write_text(json.dumps({"model": to_dict(config), "train": to_dict(tcfg)}, ensure_ascii=False, indent=1), encoding="utf-8")
     card = {
         "family": "ml.ner",

@@ -118,6 +118,7 @@ def test_every_lever_trains_exports_and_reloads(leveraged):
     vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
     assert vocab["lexicon"]["types"] == knowledge.TYPES
     assert "直肠癌根治术" in vocab["lexicon"]["words"]
+    assert "MIT License" in (out / knowledge.LICENSE_NAME).read_text(encoding="utf-8")
     # the multi-task head is not part of the artifact: it reloads as a plain CNN-CRF
     tagger = load_tagger(out)
     assert [l.name for l in tagger.model.layers if l.name.startswith("aux")] == []
