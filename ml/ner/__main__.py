@@ -26,6 +26,17 @@ def _train(args) -> int:
     return 0
 
 
+def _embeddings(args) -> int:
+    from . import embeddings
+
+    texts = embeddings.corpus(args.data, args.cmeee)
+    emb = embeddings.train_embeddings(texts, char_dim=args.char_dim, bigram_dim=args.bigram_dim, window=args.window)
+    embeddings.save(args.out, emb)
+    print(json.dumps({"out": args.out, "texts": len(texts), "characters": sum(map(len, texts)), "chars": len(emb["chars"]),
+                      "bigrams": len(emb["bigrams"])}))
+    return 0
+
+
 def _predict(args) -> int:
     from .serving import load_tagger
     from .train import set_threads
@@ -99,11 +110,20 @@ def main(argv=None) -> int:
     t.add_argument("--scheme", choices=("bio", "bioes"))
     t.add_argument("--no-bigram", dest="use_bigram", action="store_const", const=False)
     t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
+    t.add_argument("--dilated", dest="dilated", action="store_const", const=True)
     for name, kind in (("hidden", int), ("char_dim", int), ("dropout", float), ("learning_rate", float), ("batch_size", int),
                        ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("lexicon_folds", int),
-                       ("train_window", int), ("limit_records", int)):
+                       ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),
+                       ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int)):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
     t.add_argument("--threads", type=int, default=1)
+    m = sub.add_parser("embeddings", help="pre-train char/bigram vectors (PPMI + SVD) on raw CCKS-train + CMeEE text")
+    m.add_argument("--data", required=True, help="CCKS 2019 directory (its 70%% training split is used)")
+    m.add_argument("--cmeee", default="", help="CMeEE directory (every .txt, train and val)")
+    m.add_argument("--out", required=True, help=".npz file (keep it out of the repository)")
+    m.add_argument("--char-dim", dest="char_dim", type=int, default=100)
+    m.add_argument("--bigram-dim", dest="bigram_dim", type=int, default=50)
+    m.add_argument("--window", type=int, default=2)
     p = sub.add_parser("predict", help="tag JSON lines {\"originalText\": ...} from stdin")
     p.add_argument("--model", help="artifact directory (default: the shipped model)")
     p.add_argument("--threads", type=int, default=1)
@@ -117,7 +137,7 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
+        return {"train": _train, "embeddings": _embeddings, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

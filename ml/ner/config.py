@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, field, fields
 
 MODEL_NAMES = ("cnn", "cnn_crf", "bilstm_crf", "bilstm_att_crf", "bilstm_gcn_crf")
-LEXICONS = ("none", "ccks", "ccks+cmeee")
+LEXICONS = ("none", "ccks", "ccks+cmeee", "cmekg")  # cmekg: PyCMeKG (MIT), the one that may ship
 
 
 @dataclass
@@ -19,6 +19,7 @@ class ModelConfig:
     hidden: int = 128
     cnn_filters: int = 200
     cnn_layers: int = 3
+    dilated: bool = False  # conv i has dilation 2**i (receptive field 15 chars with 3 layers instead of 7)
     heads: int = 4
     gcn_layers: int = 2
     dropout: float = 0.3
@@ -59,6 +60,10 @@ class TrainConfig:
     cmeee: str = ""
     pretrain_epochs: int = 0
     limit_records: int = 0
+    multitask: int = 0  # CMeEE sentences trained on (own emissions + CRF, shared encoder) before each CCKS epoch
+    swa_start: int = 0  # from this epoch on, also score the running average of the epochs' weights (0: off)
+    knowledge_graph: str = ""  # PyCMeKG pickle for --lexicon cmekg (default: the installed package's)
+    embeddings: str = ""  # pre-trained char/bigram vectors (.npz from `python -m ml.ner embeddings`)
 
 
 def to_dict(config) -> dict:

@@ -11,6 +11,19 @@ from .config import ModelConfig
 from .features import Lexicon, Segmenter, Vocab, bigram_keys, normalise, word_graph
 
 
+def _extend(vocab: Vocab, extra, max_size: int) -> Vocab:
+    if not extra:
+        return vocab
+    items, seen = list(vocab.items), set(vocab.items)
+    for item in extra:
+        if len(items) >= max_size:
+            break
+        if item not in seen:
+            items.append(item)
+            seen.add(item)
+    return Vocab(items)
+
+
 class Featurizer:
     def __init__(self, config: ModelConfig, chars: Vocab, bigrams: Vocab, lexicon: Lexicon | None):
         self.config = config
@@ -24,7 +37,10 @@ class Featurizer:
         return self.lexicon.width if self.lexicon else 0
 
     @classmethod
-    def build(cls, config: ModelConfig, texts: list[str], lexicon: Lexicon | None, *, bigram_min_count=2, bigram_max=20000):
+    def build(cls, config: ModelConfig, texts: list[str], lexicon: Lexicon | None, *, bigram_min_count=2, bigram_max=20000,
+              extra_chars=(), extra_bigrams=()):
+        """Vocabularies of the training texts, then (up to the size caps) the
+        items that have pre-trained vectors (`extra_*`, most frequent first)."""
         char_counts, bigram_counts = Counter(), Counter()
         for text in texts:
             norm = normalise(text)
@@ -32,6 +48,9 @@ class Featurizer:
             bigram_counts.update(bigram_keys(norm))
         chars = Vocab.build(char_counts, min_count=1, max_size=8000)
         bigrams = Vocab.build(bigram_counts, min_count=bigram_min_count, max_size=bigram_max) if config.use_bigram else Vocab([])
+        chars = _extend(chars, extra_chars, 8000)
+        if config.use_bigram:
+            bigrams = _extend(bigrams, extra_bigrams, bigram_max)
         return cls(config, chars, bigrams, lexicon)
 
     def encode(self, text: str, *, lexicon: Lexicon | None = None, segmenter: Segmenter | None = None) -> dict:

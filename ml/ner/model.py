@@ -39,7 +39,10 @@ class GraphConv(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-def build_model(config: ModelConfig, *, n_chars: int, n_bigrams: int, lex_width: int) -> keras.Model:
+def build_model(config: ModelConfig, *, n_chars: int, n_bigrams: int, lex_width: int, aux_tags: list[str] | None = None):
+    """The model; with `aux_tags`, also a second model sharing every layer up to
+    the emissions, with its own emission layer and CRF (multi-task training on
+    another label set, e.g. CMeEE): returns (model, aux_model) then."""
     chars = keras.Input((None,), dtype="int32", name="chars")
     inputs = {"chars": chars}
     mask = ops.not_equal(chars, 0)
@@ -58,7 +61,8 @@ def build_model(config: ModelConfig, *, n_chars: int, n_bigrams: int, lex_width:
 
     if config.name.startswith("cnn"):
         for i in range(config.cnn_layers):
-            x = layers.Conv1D(config.cnn_filters, 3, padding="same", activation="relu", name=f"conv_{i}")(x)
+            rate = 2**i if config.dilated else 1
+            x = layers.Conv1D(config.cnn_filters, 3, padding="same", dilation_rate=rate, activation="relu", name=f"conv_{i}")(x)
     else:
         lstm = layers.LSTM(config.hidden, return_sequences=True, name="lstm")
         x = layers.Bidirectional(lstm, name="bilstm")(x, mask=mask)
@@ -75,7 +79,13 @@ def build_model(config: ModelConfig, *, n_chars: int, n_bigrams: int, lex_width:
     emissions = layers.Dense(len(config.tags), name="emissions")(x)
     if config.uses_crf:
         emissions = CRF(config.tags, name="crf")(emissions)
-    return keras.Model(inputs, emissions, name=config.name)
+    model = keras.Model(inputs, emissions, name=config.name)
+    if aux_tags is None:
+        return model
+    aux = layers.Dense(len(aux_tags), name="aux_emissions")(x)
+    if config.uses_crf:
+        aux = CRF(aux_tags, name="aux_crf")(aux)
+    return model, keras.Model(inputs, aux, name=config.name + "_aux")
 
 
 def transfer_encoder(source: keras.Model, target: keras.Model) -> list[str]:

@@ -22,6 +22,7 @@ import numpy as np
 from ml.artifacts import CARD_NAME, artifact_checksum
 from ml.keras_io import limit_threads as set_threads  # noqa: F401 (the CLI, bench and tests use this name)
 
+from . import embeddings, knowledge
 from .config import ModelConfig, TrainConfig, to_dict
 from .data import Record, load_ccks, load_cmeee, split_train_dev
 from .encoding import Featurizer
@@ -34,18 +35,29 @@ from .windows import plan_windows
 
 log = logging.getLogger("ml.ner.train")
 CMEEE_PREFIX = "C"
+LEXICON_SOURCES = {
+    "ccks": "entity strings of the CCKS 2019 training split (research-only data: do not redistribute)",
+    "ccks+cmeee": "entity strings of the CCKS 2019 training split and CMeEE (research-only data: do not redistribute)",
+    "cmekg": "PyCMeKG 0.2.5 knowledge graph (MIT licence, (c) 2018-2019 cmekg authors, packaged by Yunfei Yang, https://github.com/king-yyf/PyCMeKG; notice in LICENSE-PyCMeKG.txt): "
+             "subjects and relation objects typed as diseases, symptoms, drugs, operations, lab tests, imaging, "
+             "other exams and body sites",
+}
 
 
 def lexicon_types(config: ModelConfig) -> list[str]:
+    if config.lexicon == "cmekg":
+        return list(knowledge.TYPES)
     types = list(CCKS_CODES.values()) if config.lexicon != "none" else []
     if config.lexicon == "ccks+cmeee":
         types += [CMEEE_PREFIX + c for c in CMEEE_CODES.values()]
     return types
 
 
-def build_lexicon(config: ModelConfig, ccks: list[Record], cmeee: list[Record]) -> Lexicon | None:
+def build_lexicon(config: ModelConfig, ccks: list[Record], cmeee: list[Record], graph: str = "") -> Lexicon | None:
     if config.lexicon == "none":
         return None
+    if config.lexicon == "cmekg":
+        return knowledge.cmekg_lexicon(graph or None)
     groups = [("", ccks)] + ([(CMEEE_PREFIX, cmeee)] if config.lexicon == "ccks+cmeee" else [])
     return Lexicon.from_records(groups, lexicon_types(config))
 
@@ -67,7 +79,9 @@ def make_examples(records, featurizer: Featurizer, size: int, tag_index: dict, l
 
 
 def cross_fitted_examples(train, cmeee, featurizer, config: ModelConfig, tcfg: TrainConfig, tag_index):
-    if config.lexicon == "none" or tcfg.lexicon_folds < 2:
+    # cross-fitting is for lexicons made from the training records; the knowledge
+    # graph's lexicon knows nothing of them, so train and dev features already agree
+    if config.lexicon in ("none", "cmekg") or tcfg.lexicon_folds < 2:
         return make_examples(train, featurizer, tcfg.train_window, tag_index)
     order = list(range(len(train)))
     random.Random(tcfg.seed + 1).shuffle(order)
@@ -91,13 +105,13 @@ def batches(examples, size: int, rng: random.Random):
 
 
 class Trainer:
-    def __init__(self, model, config: ModelConfig, tcfg: TrainConfig):
+    def __init__(self, model, config: ModelConfig, tcfg: TrainConfig, *, crf_name: str = "crf"):
         import keras
         import tensorflow as tf
 
         self.model = model
         self.optimizer = keras.optimizers.Adam(tcfg.learning_rate, clipnorm=tcfg.clip_norm)
-        crf = model.get_layer("crf") if config.uses_crf else None
+        crf = model.get_layer(crf_name) if config.uses_crf else None
 
         @tf.function(reduce_retracing=True)
         def step(batch, tags):
@@ -145,18 +159,32 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
     if tcfg.limit_records:
         records = records[: tcfg.limit_records]
     train_records, dev_records = split_train_dev(records, dev_fraction=tcfg.dev_fraction, seed=tcfg.seed)
-    needs_cmeee = config.lexicon == "ccks+cmeee" or tcfg.pretrain_epochs > 0
+    needs_cmeee = config.lexicon == "ccks+cmeee" or tcfg.pretrain_epochs > 0 or tcfg.multitask > 0
     if needs_cmeee and not tcfg.cmeee:
         raise ValueError("this configuration needs CMeEE: pass --cmeee DIR (or --lexicon ccks / none)")
     cmeee = load_cmeee(tcfg.cmeee) if needs_cmeee else []
     config = replace(config, tags=tag_names(list(CCKS_CODES.values()), config.scheme))
-    lexicon = build_lexicon(config, train_records, cmeee)
+    lexicon = build_lexicon(config, train_records, cmeee, tcfg.knowledge_graph)
     texts = [r.text for r in train_records] + [r.text for r in cmeee]
-    featurizer = Featurizer.build(config, texts, lexicon, bigram_min_count=tcfg.bigram_min_count, bigram_max=tcfg.bigram_max)
+    pretrained = embeddings.load(tcfg.embeddings) if tcfg.embeddings else None
+    featurizer = Featurizer.build(config, texts, lexicon, bigram_min_count=tcfg.bigram_min_count, bigram_max=tcfg.bigram_max,
+                                  extra_chars=pretrained["chars"] if pretrained else (),
+                                  extra_bigrams=pretrained["bigrams"] if pretrained else ())
     sizes = dict(n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)
     history = []
 
-    model = build_model(config, **sizes)
+    cmeee_tags = tag_names(list(CMEEE_CODES.values()), config.scheme)
+    if tcfg.multitask:
+        model, aux_model = build_model(config, **sizes, aux_tags=cmeee_tags)
+    else:
+        model = build_model(config, **sizes)
+    if pretrained:
+        found = embeddings.initialise(model.get_layer("char_embedding"), featurizer.chars, pretrained["chars"], pretrained["char_vectors"])
+        log.info("pre-trained vectors for %d of %d characters", found, len(featurizer.chars))
+        if config.use_bigram:
+            found = embeddings.initialise(model.get_layer("bigram_embedding"), featurizer.bigrams, pretrained["bigrams"],
+                                          pretrained["bigram_vectors"])
+            log.info("pre-trained vectors for %d of %d bigrams", found, len(featurizer.bigrams))
     if tcfg.pretrain_epochs:
         pre_config = replace(config, tags=tag_names(list(CMEEE_CODES.values()), config.scheme))
         pre_model = build_model(pre_config, **sizes)
@@ -177,17 +205,40 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
     examples = cross_fitted_examples(train_records, cmeee, featurizer, config, tcfg, tag_index)
     trainer = Trainer(model, config, tcfg)
     tagger = Tagger(model, featurizer, config, window=tcfg.predict_window)
+    if tcfg.multitask:
+        aux_index = {t: i for i, t in enumerate(cmeee_tags)}
+        aux_examples = make_examples(cmeee, featurizer, tcfg.train_window, aux_index)
+        aux_trainer = Trainer(aux_model, replace(config, tags=cmeee_tags), tcfg, crf_name="aux_crf")
     best, best_weights, waited = None, model.get_weights(), 0
+    average, averaged = None, 0
     for epoch in range(tcfg.max_epochs):
+        if tcfg.multitask:
+            aux_loss = aux_trainer.epoch(rng.sample(aux_examples, min(tcfg.multitask, len(aux_examples))), tcfg.batch_size * 2, rng, deadline)
+            log.info("epoch %d CMeEE loss %.4f", epoch + 1, aux_loss)
         loss = trainer.epoch(examples, tcfg.batch_size, rng, deadline)
         scores = dev_scores(tagger, dev_records)
         f1 = scores["micro"]["f1"]
         history.append({"stage": "ccks", "epoch": epoch + 1, "loss": loss, "dev_f1": f1, "minutes": (time.monotonic() - started) / 60})
         log.info("epoch %d loss %.4f dev micro F1 %.4f", epoch + 1, loss, f1)
-        if best is None or f1 > best["micro"]["f1"]:
-            best, best_weights, waited = scores, model.get_weights(), 0
-        else:
-            waited += 1
+        improved = best is None or f1 > best["micro"]["f1"]
+        if improved:
+            best, best_weights = scores, model.get_weights()
+        if tcfg.swa_start and epoch + 1 >= tcfg.swa_start:
+            # stochastic weight averaging: the mean of the weights after each epoch,
+            # scored as a model of its own (same size and speed as one model)
+            current = model.get_weights()
+            averaged += 1
+            average = current if average is None else [a + (c - a) / averaged for a, c in zip(average, current)]
+            model.set_weights(average)
+            avg_scores = dev_scores(tagger, dev_records)
+            model.set_weights(current)
+            avg_f1 = avg_scores["micro"]["f1"]
+            history[-1]["average_dev_f1"] = avg_f1
+            history[-1]["averaged_epochs"] = averaged
+            log.info("average of %d epochs: dev micro F1 %.4f", averaged, avg_f1)
+            if avg_f1 > best["micro"]["f1"]:
+                best, best_weights, improved = avg_scores, [w.copy() for w in average], True
+        waited = 0 if improved else waited + 1
         if waited >= tcfg.patience or time.monotonic() > deadline:
             break
     model.set_weights(best_weights)
@@ -201,6 +252,8 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
     model.save_weights(str(out / "model.weights.h5"))
     halve_weights(out / "model.weights.h5")
     featurizer.save(out / "vocab.json")
+    if config.lexicon == "cmekg":
+        knowledge.write_license(out)
     (out / "config.json").write_text(json.dumps({"model": to_dict(config), "train": to_dict(tcfg)}, ensure_ascii=False, indent=1), encoding="utf-8")
     card = {
         "family": "ml.ner",
@@ -212,8 +265,12 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
             "train": f"CCKS 2019 subtask 1 training records, {records[0]} (70% split, seed {tcfg.seed})",
             "dev": f"the other {records[1]} records",
             "pretraining": "CMeEE train sentences" if tcfg.pretrain_epochs else None,
+            "multitask": f"{tcfg.multitask} CMeEE train sentences per epoch, own output layer (not in the artifact)" if tcfg.multitask else None,
+            "embeddings": ("character and bigram vectors pre-trained (PPMI + SVD) on raw CCKS-train and CMeEE text, "
+                           "used as the embedding layers' initial values" if tcfg.embeddings else None),
             "lexicon": config.lexicon,
-            "note": "the artifact holds weights, vocabularies and an entity lexicon; no records",
+            "lexicon_source": LEXICON_SOURCES.get(config.lexicon),
+            "note": "the artifact holds weights, vocabularies and (unless lexicon is none) an entity lexicon; no records",
         },
         "metrics": {"dev_strict": scores},
         "history": history,
