@@ -1,9 +1,9 @@
 """The Chinese medical knowledge graph (PyCMeKG, MIT): disease entries with their
 symptoms, departments, complications, examinations, treatments and ICD-10 codes.
 
-PyCMeKG ships its graph as a pickle, and unpickling runs whatever the file names.
-`RestrictedUnpickler` admits only plain built-in containers and scalars, so a
-tampered file fails to load instead of executing code. The graph is loaded once per
+PyCMeKG ships its graph as a pickle, read with `ml.cmekg.restricted_loads` (plain
+built-in types only: a tampered file fails to load instead of running code). The
+graph is loaded once per
 process and reduced to its disease entries (about 6,000 of 27,403 subjects; the rest
 are drugs and herbs), which also frees the 160 MB the full graph takes.
 
@@ -12,7 +12,6 @@ The file comes from the installed package (requirements/ml.txt pins it); the
 """
 
 import functools
-import io
 import logging
 import pickle
 import re
@@ -21,27 +20,15 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ml.cmekg import DISEASE_MARKERS, package_graph_path, restricted_loads
+
 from .icd10 import normalise_code
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool",
-                              "complex", "NoneType"})
 # predicates kept for a disease entry, in the order the case page shows them
 PREDICATES = ("ICD10", "别称", "英文名称", "就诊科室", "常见症状", "临床症状及体征", "并发症", "相关疾病", "检查",
               "实验室检查", "影像学检查", "治疗", "药物治疗", "常见病因", "多发群体", "常见发病部位", "上位关系")
-_DISEASE_MARKERS = ("ICD10", "常见症状", "并发症", "就诊科室", "临床症状及体征")
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if module == "builtins" and name in ALLOWED_BUILTINS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"the knowledge graph may hold only plain built-in types, not {module}.{name}")
-
-
-def restricted_loads(data: bytes):
-    return RestrictedUnpickler(io.BytesIO(data)).load()
 
 
 class KnowledgeGraphUnavailable(Exception):
@@ -52,11 +39,7 @@ def default_path() -> Path | None:
     configured = getattr(settings, "RARECASES_KNOWLEDGE_GRAPH_PATH", None)
     if configured:
         return Path(configured)
-    try:
-        import pyCMeKG
-    except ImportError:
-        return None
-    return Path(pyCMeKG.__file__).parent / "model" / "cmekg.pkl"
+    return package_graph_path()
 
 
 def _key(name: str) -> str:
@@ -87,7 +70,7 @@ class KnowledgeGraph:
         for subject, facts in raw.items():
             if not isinstance(subject, str) or not isinstance(facts, dict):
                 continue
-            if not any(marker in facts for marker in _DISEASE_MARKERS):
+            if not any(marker in facts for marker in DISEASE_MARKERS):
                 continue
             kept = {p: [str(v) for v in facts[p] if isinstance(v, str)][:30] for p in PREDICATES
                     if isinstance(facts.get(p), list)}

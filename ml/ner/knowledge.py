@@ -1,9 +1,9 @@
 """A typed medical lexicon from the PyCMeKG knowledge graph (MIT licence, so the
 lexicon may ship inside a model artifact, with attribution in its card).
 
-PyCMeKG ships its graph as a pickle; `RestrictedUnpickler` admits only plain
-built-in containers and scalars (as apps/rarecases does), so a tampered file
-fails to load instead of running code. No Django here: ml/ stays framework-free.
+PyCMeKG ships its graph as a pickle, read with `ml.cmekg.restricted_loads` (plain
+built-in types only, as for the rare-case registry), so a tampered file fails to load
+instead of running code. No Django here: ml/ stays framework-free.
 
 Subjects and relation objects are mapped to lexicon types of their own (prefix
 K, so they never mix with the CCKS-typed lexicons); the model learns how much
@@ -18,17 +18,14 @@ each one is worth for each CCKS type:
   KEXA  other examinations; KANA body sites (sites of disease, of metastasis)
 """
 
-import io
-import pickle
 import re
 from pathlib import Path
+
+from ml.cmekg import DISEASE_MARKERS, package_graph_path, restricted_loads
 
 from .features import MAX_WORD, Lexicon, normalise
 
 TYPES = ["KDIS", "KSYM", "KDRU", "KOPE", "KLAB", "KIMA", "KEXA", "KANA"]
-ALLOWED_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool",
-                              "complex", "NoneType"})
-DISEASE_MARKERS = ("ICD10", "常见症状", "并发症", "就诊科室", "临床症状及体征")
 DRUG_MARKERS = ("成份", "不良反应", "适应症", "药品类型", "OTC类型", "用法用量", "主治", "功能主治", "通用名")
 IMAGING = re.compile(r"ct|mri|mr[ai]|磁共振|核磁|b超|超声|彩超|x线|x光|平片|造影|摄片|pet|ect|钼靶|胸片|显像|成像|扫描|dsa|断层")
 LAB_GROUPS = ("血", "免疫学", "生化检查", "尿", "病原体", "脑脊液", "便", "内分泌", "肾功能", "肝功能检查", "浆膜腔积液aaa",
@@ -41,22 +38,11 @@ _BRACKETS = re.compile(r"[（(][^）)]*[）)]")
 _BAD = re.compile(r"[，,、；;：:。？?！!“”\"…/]|以下|包括|等|可能|或")
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if module == "builtins" and name in ALLOWED_BUILTINS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"the knowledge graph may hold only plain built-in types, not {module}.{name}")
-
-
-def default_path() -> Path:
-    import pyCMeKG
-
-    return Path(pyCMeKG.__file__).parent / "model" / "cmekg.pkl"
-
-
 def load_graph(path: str | Path | None = None) -> dict:
-    data = Path(path or default_path()).read_bytes()
-    graph = RestrictedUnpickler(io.BytesIO(data)).load()
+    path = path or package_graph_path()
+    if path is None:
+        raise FileNotFoundError("PyCMeKG is not installed; pass the graph file's path")
+    graph = restricted_loads(Path(path).read_bytes())
     if not isinstance(graph, dict):
         raise ValueError("the knowledge graph file does not hold a dictionary of subjects")
     return graph
