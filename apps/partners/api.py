@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.errors import error_body
@@ -340,6 +341,18 @@ class ExternalCaseViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.Retrie
 # --- inbound ---------------------------------------------------------------------------------------------
 
 
+class PartnerInboundThrottle(SimpleRateThrottle):
+    """Inbound shares per claimed partner and client address (rate `partner_inbound`).
+    The partner id is not yet verified when throttling runs, so the bucket is the pair:
+    someone sending under another partner's id only spends their own address's quota."""
+
+    scope = "partner_inbound"
+
+    def get_cache_key(self, request, view):
+        partner = request.headers.get("X-Partner-Id", "")[:64]
+        return self.cache_format % {"scope": self.scope, "ident": f"{partner}|{self.get_ident(request)}"}
+
+
 class InboundShareApi(APIView):
     """A partner shares a rare case with us: a signed FHIR Bundle (see
     apps/partners/signing.py for the headers). 201 stored, 200 the share was stored
@@ -347,10 +360,12 @@ class InboundShareApi(APIView):
     timestamp_invalid, nonce_invalid, idempotency_key_invalid; 401 partner_unknown,
     signature_missing, signature_invalid, timestamp_stale; 403 partner_revoked,
     partner_suspended; 409 replay, idempotency_conflict; 413 payload_too_large;
-    415 unsupported_media_type. Nothing is written unless the share is stored."""
+    415 unsupported_media_type; 429 rate_limited (more than the `partner_inbound` rate
+    from one partner id and address). Nothing is written unless the share is stored."""
 
     authentication_classes = []  # the signature is the authentication
     permission_classes = [AllowAny]
+    throttle_classes = [PartnerInboundThrottle]
 
     @extend_schema(request={"application/fhir+json": dict}, auth=[], responses={
         201: inline_serializer("InboundAck", {"id": serializers.CharField(), "share_id": serializers.UUIDField(),

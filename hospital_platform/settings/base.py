@@ -229,6 +229,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": os.environ.get("LOGIN_THROTTLE_RATE", "20/min"),
+        # inbound partner shares, per partner id and address: a backlog drains at a few a second
+        "partner_inbound": os.environ.get("PARTNER_INBOUND_THROTTLE_RATE", "600/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

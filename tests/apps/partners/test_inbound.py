@@ -198,3 +198,21 @@ def test_malformed_bodies_are_400_never_500(client, origin, body):
     response = post(client, body, key=key, share_id=str(uuid.uuid4()))
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "bundle_invalid"
+
+
+def test_a_flood_from_one_partner_is_throttled_before_anything_is_read(client, origin, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"partner_inbound": "2/min"})
+    _partner, key = origin
+    first, second = (post(client, bundle(str(uuid.uuid4())), key=key) for _ in range(2))
+    assert (first.status_code, second.status_code) == (201, 201)
+
+    third = post(client, bundle(str(uuid.uuid4())), key=key)
+    assert third.status_code == 429
+    assert third.json()["error"]["code"] == "rate_limited"
+    assert ExternalRareCase.objects.count() == 2
+    # another partner id from the same address has a bucket of its own (and is then refused
+    # for what it is: unknown), so nobody can spend a real partner's quota by naming it
+    stranger = post(client, bundle(str(uuid.uuid4())), key=key, partner="someone-else")
+    assert stranger.status_code == 401
