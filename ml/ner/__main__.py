@@ -29,11 +29,24 @@ def _train(args) -> int:
 def _embeddings(args) -> int:
     from . import embeddings
 
-    texts = embeddings.corpus(args.data, args.cmeee)
+    texts = embeddings.corpus(args.data, args.cmeee, seed=args.split_seed)
     emb = embeddings.train_embeddings(texts, char_dim=args.char_dim, bigram_dim=args.bigram_dim, window=args.window)
     embeddings.save(args.out, emb)
     print(json.dumps({"out": args.out, "texts": len(texts), "characters": sum(map(len, texts)), "chars": len(emb["chars"]),
                       "bigrams": len(emb["bigrams"])}))
+    return 0
+
+
+def _ensemble(args) -> int:
+    from .ensemble import combine
+    from .train import configure_logging, set_threads
+
+    set_threads(args.threads, 1)
+    configure_logging()
+    card = combine(args.members, args.out, data=args.data, command=" ".join(["python -m ml.ner"] + sys.argv[1:]))
+    micro = card["metrics"]["dev_strict"]["micro"]
+    print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], "dev_precision": micro["precision"],
+                      "dev_recall": micro["recall"], "dev_f1": micro["f1"], "macro_f1": card["metrics"]["dev_strict"]["macro"]["f1"]}))
     return 0
 
 
@@ -112,9 +125,10 @@ def main(argv=None) -> int:
     t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
     t.add_argument("--dilated", dest="dilated", action="store_const", const=True)
     for name, kind in (("hidden", int), ("char_dim", int), ("dropout", float), ("learning_rate", float), ("batch_size", int),
-                       ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("lexicon_folds", int),
+                       ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("lexicon_folds", int),
                        ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),
-                       ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int)):
+                       ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int),
+                       ("augment", int), ("augment_rate", float)):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
     t.add_argument("--threads", type=int, default=1)
     m = sub.add_parser("embeddings", help="pre-train char/bigram vectors (PPMI + SVD) on raw CCKS-train + CMeEE text")
@@ -124,6 +138,12 @@ def main(argv=None) -> int:
     m.add_argument("--char-dim", dest="char_dim", type=int, default=100)
     m.add_argument("--bigram-dim", dest="bigram_dim", type=int, default=50)
     m.add_argument("--window", type=int, default=2)
+    m.add_argument("--split-seed", dest="split_seed", type=int, default=42, help="use the training side of this split")
+    n = sub.add_parser("ensemble", help="combine trained CRF taggers (same data and lexicon) into one artifact, scored on dev")
+    n.add_argument("--members", nargs="+", required=True, help="artifact directories from `train` (e.g. the same recipe, different --seed)")
+    n.add_argument("--data", required=True, help="CCKS 2019 directory (the members' dev split is scored)")
+    n.add_argument("--out", required=True)
+    n.add_argument("--threads", type=int, default=1)
     p = sub.add_parser("predict", help="tag JSON lines {\"originalText\": ...} from stdin")
     p.add_argument("--model", help="artifact directory (default: the shipped model)")
     p.add_argument("--threads", type=int, default=1)
@@ -137,7 +157,7 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "embeddings": _embeddings, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
+        return {"train": _train, "embeddings": _embeddings, "ensemble": _ensemble, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -44,7 +44,8 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    seed: int = 42
+    seed: int = 42  # weight initialisation, batch order, dropout (ensemble members differ here)
+    split_seed: int = 42  # the 70/30 train/dev split (42 is the reference split; others give repeated hold-out figures)
     dev_fraction: float = 0.3
     batch_size: int = 16
     learning_rate: float = 2e-3
@@ -64,6 +65,8 @@ class TrainConfig:
     swa_start: int = 0  # from this epoch on, also score the running average of the epochs' weights (0: off)
     knowledge_graph: str = ""  # PyCMeKG pickle for --lexicon cmekg (default: the installed package's)
     embeddings: str = ""  # pre-trained char/bigram vectors (.npz from `python -m ml.ner embeddings`)
+    augment: int = 0  # extra copies of each training record with entities swapped for same-type mentions (ml/ner/augment.py)
+    augment_rate: float = 0.5  # the chance that each entity of such a copy is swapped
 
 
 def to_dict(config) -> dict:

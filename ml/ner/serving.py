@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from .config import ModelConfig, TrainConfig, from_dict
+from .crf import viterbi
 from .data import Span
 from .encoding import Featurizer
 from .labels import CCKS_NAMES
@@ -40,23 +41,31 @@ def input_signature(config: ModelConfig, lex_width: int) -> dict:
 
 
 class Tagger:
+    """Tags texts with one model, or with several sharing this featurizer (an
+    ensemble, see ml/ner/ensemble.py): their emissions and CRF parameters are
+    averaged and decoded once."""
+
     def __init__(self, model, featurizer: Featurizer, config: ModelConfig, *, window: int = 256, batch_size: int = 32):
         import tensorflow as tf
 
-        self.model = model
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        self.model = models[0]
+        self.models = models
         self.featurizer = featurizer
         self.config = config
         self.window = window
         self.batch_size = batch_size
-        crf = model.get_layer("crf") if config.uses_crf else None
+        crfs = [m.get_layer("crf") for m in models] if config.uses_crf else []
 
         # one signature with free batch and length: a graph traced once, whatever the batch shape
         @tf.function(input_signature=[input_signature(config, featurizer.lex_width)])
         def run(inputs):
-            emissions = model(inputs, training=False)
-            if crf is None:
+            emissions = tf.add_n([m(inputs, training=False) for m in models]) / len(models)
+            if not crfs:
                 return tf.argmax(emissions, axis=-1, output_type=tf.int32)
-            return crf.decode(emissions, tf.not_equal(inputs["chars"], 0))
+            parameters = [crf.parameters() for crf in crfs]
+            trans, start, end = (tf.add_n(list(p)) / len(crfs) for p in zip(*parameters))
+            return viterbi(emissions, tf.not_equal(inputs["chars"], 0), trans, start, end)[0]
 
         self._run = run
 
@@ -91,6 +100,7 @@ class Tagger:
 def load_tagger(path: str | Path | None = None, **kwargs) -> Tagger:
     import keras
 
+    from .ensemble import member_configs
     from .model import build_model
 
     path = Path(path) if path else DEFAULT_MODEL
@@ -100,11 +110,14 @@ def load_tagger(path: str | Path | None = None, **kwargs) -> Tagger:
     config = from_dict(ModelConfig, saved["model"])
     train_config = from_dict(TrainConfig, saved.get("train", {}))
     featurizer = Featurizer.load(path / "vocab.json", config)
-    model = build_model(config, n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)
-    model.load_weights(str(path / "model.weights.h5"))
+    models = []
+    for member, weights in member_configs(saved):  # one entry, or an ensemble's members
+        model = build_model(member, n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)
+        model.load_weights(str(path / weights))
+        models.append(model)
     kwargs.setdefault("window", train_config.predict_window)
     keras.config.disable_interactive_logging()
-    return Tagger(model, featurizer, config, **kwargs)
+    return Tagger(models, featurizer, config, **kwargs)
 
 
 def warm(tagger: Tagger) -> None:

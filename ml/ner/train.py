@@ -22,7 +22,7 @@ import numpy as np
 from ml.artifacts import CARD_NAME, artifact_checksum
 from ml.keras_io import limit_threads as set_threads  # noqa: F401 (the CLI, bench and tests use this name)
 
-from . import embeddings, knowledge
+from . import augment, embeddings, knowledge
 from .config import ModelConfig, TrainConfig, to_dict
 from .data import Record, load_ccks, load_cmeee, split_train_dev
 from .encoding import Featurizer
@@ -158,7 +158,7 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
     records = load_ccks(data)
     if tcfg.limit_records:
         records = records[: tcfg.limit_records]
-    train_records, dev_records = split_train_dev(records, dev_fraction=tcfg.dev_fraction, seed=tcfg.seed)
+    train_records, dev_records = split_train_dev(records, dev_fraction=tcfg.dev_fraction, seed=tcfg.split_seed)
     needs_cmeee = config.lexicon == "ccks+cmeee" or tcfg.pretrain_epochs > 0 or tcfg.multitask > 0
     if needs_cmeee and not tcfg.cmeee:
         raise ValueError("this configuration needs CMeEE: pass --cmeee DIR (or --lexicon ccks / none)")
@@ -203,6 +203,10 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
 
     tag_index = {t: i for i, t in enumerate(config.tags)}
     examples = cross_fitted_examples(train_records, cmeee, featurizer, config, tcfg, tag_index)
+    if tcfg.augment:
+        extra = augment.augmented(train_records, copies=tcfg.augment, rate=tcfg.augment_rate, seed=tcfg.seed)
+        examples += cross_fitted_examples(extra, cmeee, featurizer, config, tcfg, tag_index)
+        log.info("mention replacement: %d extra training records", len(extra))
     trainer = Trainer(model, config, tcfg)
     tagger = Tagger(model, featurizer, config, window=tcfg.predict_window)
     if tcfg.multitask:
@@ -262,12 +266,14 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
         "task": "Chinese clinical named-entity recognition, CCKS 2019 types",
         "labels": [CCKS_NAMES[c] for c in CCKS_CODES.values()],
         "data": {
-            "train": f"CCKS 2019 subtask 1 training records, {records[0]} (70% split, seed {tcfg.seed})",
+            "train": f"CCKS 2019 subtask 1 training records, {records[0]} (70% split, split seed {tcfg.split_seed}; training seed {tcfg.seed})",
             "dev": f"the other {records[1]} records",
             "pretraining": "CMeEE train sentences" if tcfg.pretrain_epochs else None,
             "multitask": f"{tcfg.multitask} CMeEE train sentences per epoch, own output layer (not in the artifact)" if tcfg.multitask else None,
             "embeddings": ("character and bigram vectors pre-trained (PPMI + SVD) on raw CCKS-train and CMeEE text, "
                            "used as the embedding layers' initial values" if tcfg.embeddings else None),
+            "augmentation": (f"{tcfg.augment} mention-replaced copies of each training record (rate {tcfg.augment_rate})"
+                             if tcfg.augment else None),
             "lexicon": config.lexicon,
             "lexicon_source": LEXICON_SOURCES.get(config.lexicon),
             "note": "the artifact holds weights, vocabularies and (unless lexicon is none) an entity lexicon; no records",
