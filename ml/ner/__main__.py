@@ -8,6 +8,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _dev_figures(card: dict) -> dict:
+    scores = card["metrics"]["dev_strict"]
+    if not scores:  # trained on every record: nothing to score
+        return {"dev_f1": None}
+    micro = scores["micro"]
+    return {"dev_precision": micro["precision"], "dev_recall": micro["recall"], "dev_f1": micro["f1"], "macro_f1": scores["macro"]["f1"]}
+
+
 def _train(args) -> int:
     from dataclasses import fields
 
@@ -20,16 +28,14 @@ def _train(args) -> int:
     model_args["name"] = args.model
     train_args = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     card = train(args.data, args.out, ModelConfig(**model_args), TrainConfig(**train_args), command=" ".join(["python -m ml.ner"] + sys.argv[1:]))
-    micro = card["metrics"]["dev_strict"]["micro"]
-    print(json.dumps({"out": args.out, "dev_precision": micro["precision"], "dev_recall": micro["recall"], "dev_f1": micro["f1"],
-                      "macro_f1": card["metrics"]["dev_strict"]["macro"]["f1"], "minutes": card["training_minutes"]}))
+    print(json.dumps({"out": args.out, **_dev_figures(card), "minutes": card["training_minutes"]}))
     return 0
 
 
 def _embeddings(args) -> int:
     from . import embeddings
 
-    texts = embeddings.corpus(args.data, args.cmeee, seed=args.split_seed)
+    texts = embeddings.corpus(args.data, args.cmeee, seed=args.split_seed, dev_fraction=args.dev_fraction)
     emb = embeddings.train_embeddings(texts, char_dim=args.char_dim, bigram_dim=args.bigram_dim, window=args.window)
     embeddings.save(args.out, emb)
     print(json.dumps({"out": args.out, "texts": len(texts), "characters": sum(map(len, texts)), "chars": len(emb["chars"]),
@@ -44,9 +50,7 @@ def _ensemble(args) -> int:
     set_threads(args.threads, 1)
     configure_logging()
     card = combine(args.members, args.out, data=args.data, command=" ".join(["python -m ml.ner"] + sys.argv[1:]))
-    micro = card["metrics"]["dev_strict"]["micro"]
-    print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], "dev_precision": micro["precision"],
-                      "dev_recall": micro["recall"], "dev_f1": micro["f1"], "macro_f1": card["metrics"]["dev_strict"]["macro"]["f1"]}))
+    print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], **_dev_figures(card)}))
     return 0
 
 
@@ -125,7 +129,7 @@ def main(argv=None) -> int:
     t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
     t.add_argument("--dilated", dest="dilated", action="store_const", const=True)
     for name, kind in (("hidden", int), ("char_dim", int), ("dropout", float), ("learning_rate", float), ("batch_size", int),
-                       ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("lexicon_folds", int),
+                       ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("dev_fraction", float), ("train_fraction", float), ("lexicon_folds", int),
                        ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),
                        ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int),
                        ("augment", int), ("augment_rate", float)):
@@ -139,6 +143,7 @@ def main(argv=None) -> int:
     m.add_argument("--bigram-dim", dest="bigram_dim", type=int, default=50)
     m.add_argument("--window", type=int, default=2)
     m.add_argument("--split-seed", dest="split_seed", type=int, default=42, help="use the training side of this split")
+    m.add_argument("--dev-fraction", dest="dev_fraction", type=float, default=0.3, help="0: every CCKS record's text")
     n = sub.add_parser("ensemble", help="combine trained CRF taggers (same data and lexicon) into one artifact, scored on dev")
     n.add_argument("--members", nargs="+", required=True, help="artifact directories from `train` (e.g. the same recipe, different --seed)")
     n.add_argument("--data", required=True, help="CCKS 2019 directory (the members' dev split is scored)")

@@ -65,6 +65,7 @@ class TrainConfig:
     swa_start: int = 0  # from this epoch on, also score the running average of the epochs' weights (0: off)
     knowledge_graph: str = ""  # PyCMeKG pickle for --lexicon cmekg (default: the installed package's)
     embeddings: str = ""  # pre-trained char/bigram vectors (.npz from `python -m ml.ner embeddings`)
+    train_fraction: float = 1.0  # train on this share of the training side only (learning curves; dev unchanged)
     augment: int = 0  # extra copies of each training record with entities swapped for same-type mentions (ml/ner/augment.py)
     augment_rate: float = 0.5  # the chance that each entity of such a copy is swapped
 

@@ -102,8 +102,10 @@ def combine(members: list[str], out: str, *, data: str, command: str = "") -> di
 
     train_config = from_dict(TrainConfig, configs[0].get("train", {}))
     dev = dev_records(data, train_config)
-    tagger = load_tagger(out_path, batch_size=64)
-    scores = strict_scores([r.spans for r in dev], tagger.predict([r.text for r in dev]), list(CCKS_CODES.values()))
+    scores = None  # members trained on every record (--dev-fraction 0) leave nothing to score
+    if dev:
+        tagger = load_tagger(out_path, batch_size=64)
+        scores = strict_scores([r.spans for r in dev], tagger.predict([r.text for r in dev]), list(CCKS_CODES.values()))
     member_cards = [read_model_card(p) for p in paths]
     card = {
         "family": "ml.ner",
@@ -113,10 +115,10 @@ def combine(members: list[str], out: str, *, data: str, command: str = "") -> di
         "labels": [CCKS_NAMES[c] for c in CCKS_CODES.values()],
         "data": {**member_cards[0].get("data", {}),
                  "note": "weights of each member, one shared vocabulary and lexicon; no records"},
-        "metrics": {"dev_strict": scores},
+        "metrics": {"dev_strict": scores} if scores else member_cards[0].get("metrics", {"dev_strict": None}),
         "members": [
             {"weights": entry["weights"], "seed": entry["train"].get("seed"),
-             "dev_f1": (c.get("metrics", {}).get("dev_strict", {}).get("micro", {}) or {}).get("f1"),
+             "dev_f1": ((c.get("metrics", {}).get("dev_strict") or {}).get("micro") or {}).get("f1"),
              "training_minutes": c.get("training_minutes"), "command": c.get("command")}
             for entry, c in zip(entries, member_cards)
         ],

@@ -107,3 +107,34 @@ def test_members_that_read_text_differently_are_refused(members, tmp_path, capsy
     with pytest.raises(IncompatibleMembers, match="must not be one of the members"):
         combine([str(p) for p in paths], str(paths[1]), data=str(data))
     assert main(["ensemble", "--members", str(tmp_path / "missing"), str(paths[0]), "--data", str(data), "--out", str(tmp_path / "z")]) == 2
+
+
+def test_members_trained_on_every_record_combine_without_a_dev_score(members, tmp_path, capsys):
+    data, _, _ = members
+    paths = []
+    for seed in (5, 6):
+        out = tmp_path / f"full{seed}"
+        card = train(str(data), str(out), ModelConfig(name="cnn_crf", lexicon="ccks", use_seg=False, **TINY),
+                     TrainConfig(seed=seed, dev_fraction=0.0, max_epochs=3, swa_start=2, learning_rate=0.02, batch_size=4,
+                                 lexicon_folds=0, train_window=40, predict_window=40))
+        # a fixed number of epochs, the last two averaged, nothing scored
+        assert [h["epoch"] for h in card["history"]] == [1, 2, 3] and card["history"][-1]["averaged_epochs"] == 2
+        assert card["metrics"]["dev_strict"] is None and "all of them" in card["data"]["train"]
+        paths.append(out)
+    out = tmp_path / "ens"
+    assert main(["ensemble", "--members", *map(str, paths), "--data", str(data), "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["dev_f1"] is None
+    text = "患者因直肠癌行直肠癌根治术。"
+    assert all(0 <= s.start < s.end <= len(text) for s in load_tagger(out).predict([text])[0])
+
+
+def test_a_train_fraction_keeps_the_dev_split(members, tmp_path):
+    data, _, cards = members
+    card = train(
+        str(data), str(tmp_path / "half"), ModelConfig(name="cnn_crf", lexicon="none", use_seg=False, **TINY),
+        TrainConfig(train_fraction=0.5, max_epochs=1, learning_rate=0.02, batch_size=4, lexicon_folds=0, train_window=40,
+                    predict_window=40))
+    full = cards[0]["data"]["train"].split(",")[1].split("(")[0].strip()
+    half = card["data"]["train"].split(",")[1].split("(")[0].strip()
+    assert int(half) == round(int(full) / 2)
+    assert card["data"]["dev"] == cards[0]["data"]["dev"]
