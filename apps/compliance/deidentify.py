@@ -7,7 +7,9 @@
 * The patient id becomes a keyed pseudonym (HMAC under a per-purpose key derived
   from the key ring) in "pseudonymise" mode, so one study can follow a patient
   without learning who it is and two purposes cannot join their data; "anonymise"
-  drops it.
+  drops it. With a `recipient` (a partner platform, say) the key is narrowed further
+  to that recipient, so two recipients of the same purpose cannot join theirs either;
+  without one the pseudonym is the per-purpose one, unchanged.
 * Dates are generalised to the month (pseudonymise) or year (anonymise), ages to
   5- or 10-year bands, regions (GB/T 2260 area codes) to the city or province.
 * Free text is masked by the registered text maskers: the built-in recogniser
@@ -95,8 +97,39 @@ def mask_text(text: str) -> str:
 # --- generalisation ----------------------------------------------------------------------
 
 
-def pseudonym(value, *, purpose: str, hospital_id: int) -> str:
+RECIPIENT_MAX_LENGTH = 200
+
+
+def recipient_checked(recipient) -> str:
+    """Empty (no recipient) or an exact, non-blank label of at most 200 characters. A
+    blank or padded label is refused rather than cleaned: " " falling back to the
+    per-purpose pseudonym, or "partner:a " differing from "partner:a", would break
+    the separation or the linkage without anyone noticing."""
+    if recipient is None or recipient == "":
+        return ""
+    if (not isinstance(recipient, str) or not recipient.strip() or recipient != recipient.strip()
+            or len(recipient) > RECIPIENT_MAX_LENGTH):
+        raise DomainError(_("The recipient must be a stable identifier of at most %(max)s characters, without "
+                            "surrounding spaces.") % {"max": RECIPIENT_MAX_LENGTH}, code="invalid",
+                          fields={"recipient": [str(recipient)[:RECIPIENT_MAX_LENGTH]]})
+    return recipient
+
+
+def _pseudonym_key(purpose: str, recipient: str) -> bytes:
+    """The per-purpose key (HMAC of the ring key, label "pseudonym:<purpose>"), or,
+    for a recipient, a key derived from it under its own label: HMAC(purpose key,
+    b"pseudonym-recipient" + a zero byte + recipient). The purpose is bound by the key the
+    recipient's is derived from, and the fixed label keeps the derivation apart from
+    any other use of that key, so no purpose, recipient pair can give another's key.
+    No recipient: the per-purpose key itself, so earlier pseudonyms stay as they were."""
     _key_id, key = derived_key(f"pseudonym:{purpose}")
+    if not recipient:
+        return key
+    return hmac.new(key, b"pseudonym-recipient\x00" + recipient.encode(), hashlib.sha256).digest()
+
+
+def pseudonym(value, *, purpose: str, hospital_id: int, recipient: str = "") -> str:
+    key = _pseudonym_key(purpose, recipient_checked(recipient))
     return hmac.new(key, f"{hospital_id}\x00{value}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
@@ -123,16 +156,19 @@ def generalise_region(code: str, mode: str) -> str:
 MODES = ("pseudonymise", "anonymise")
 
 
-def deidentify_record(record: dict, *, purpose: str, mode: str, hospital_id: int) -> dict:
+def deidentify_record(record: dict, *, purpose: str, mode: str, hospital_id: int, recipient: str = "") -> dict:
+    """`recipient`: who receives the record (e.g. "partner:<code>"); narrows the
+    pseudonym to that recipient. Empty: the per-purpose pseudonym."""
     if mode not in MODES:
         raise DomainError(_("Unknown de-identification mode."), code="invalid", fields={"mode": [mode]})
+    recipient = recipient_checked(recipient)
     out = {}
     for name, value in record.items():
         if name in DIRECT_IDENTIFIERS:
             continue
         if name in ("patient_id", "id"):
             if mode == "pseudonymise" and value is not None:
-                out["pseudonym"] = pseudonym(value, purpose=purpose, hospital_id=hospital_id)
+                out["pseudonym"] = pseudonym(value, purpose=purpose, hospital_id=hospital_id, recipient=recipient)
             continue
         if value is None:
             out[name] = None
@@ -164,13 +200,17 @@ class DeidentifiedSet:
     suppressed: int
     purpose: str
     mode: str
+    recipient: str = ""
 
 
 def deidentify_records(records, *, purpose: str, mode: str, hospital_id: int, k: int = 5,
-                       quasi_identifiers=DEFAULT_QUASI_IDENTIFIERS) -> DeidentifiedSet:
+                       quasi_identifiers=DEFAULT_QUASI_IDENTIFIERS, recipient: str = "") -> DeidentifiedSet:
     """De-identify every record, then suppress records in classes smaller than `k`.
-    Raises k_anonymity_not_met (400) when nothing would be left."""
-    out = [deidentify_record(r, purpose=purpose, mode=mode, hospital_id=hospital_id) for r in records]
+    Raises k_anonymity_not_met (400) when nothing would be left. `recipient`: see
+    `deidentify_record`."""
+    recipient = recipient_checked(recipient)
+    out = [deidentify_record(r, purpose=purpose, mode=mode, hospital_id=hospital_id, recipient=recipient)
+           for r in records]
     _k, classes = k_anonymity(out, quasi_identifiers)
     present = [q for q in quasi_identifiers if any(q in r for r in out)]
     kept = [r for r in out if classes[tuple(r.get(q) for q in present)] >= k]
@@ -178,4 +218,4 @@ def deidentify_records(records, *, purpose: str, mode: str, hospital_id: int, k:
         raise DomainError(_("No record is in a group of at least %(k)s alike; generalise more or ask for fewer "
                             "quasi-identifiers.") % {"k": k}, code="k_anonymity_not_met")
     reached, _classes = k_anonymity(kept, quasi_identifiers)
-    return DeidentifiedSet(kept, reached, len(out) - len(kept), purpose, mode)
+    return DeidentifiedSet(kept, reached, len(out) - len(kept), purpose, mode, recipient)

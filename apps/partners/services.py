@@ -9,7 +9,8 @@ The path of a case out of the hospital:
         ▼
     OutboundShare per partner: awaiting_approval ──share_approve──> _share_release
                                (no approval needed) ───────────────> _share_release
-    _share_release: data_release (consent, de-identification, egress audit) ─> FHIR Bundle
+    _share_release: data_release (consent, de-identification with the partner's own
+                    pseudonyms, egress audit) ─> FHIR Bundle
                     ─> queued ─> on commit: partners.deliver_share (Celery, retries with backoff)
 
 Nothing is released before the consent check and, where the hospital asks for it,
@@ -470,6 +471,14 @@ def _lab_records(*, patient_id: int, limit: int) -> list[dict]:
     return records
 
 
+def share_recipient(partner: SharingPartner) -> str:
+    """Who a share's pseudonyms belong to: the partner's code, unique and never
+    changed after registration (the display name can be edited). Each partner so
+    gets its own pseudonym for a patient, the same on every share to it, and two
+    partners cannot join their copies."""
+    return f"partner:{partner.code}"
+
+
 def _share_release(share: OutboundShare, *, actor, role: str, check: QuasiIdentifierCheck | None = None) -> None:
     """Release the case for this share through the one guarded path out, build the
     Bundle, store it on the share and queue the delivery after commit. `check`: the
@@ -486,7 +495,7 @@ def _share_release(share: OutboundShare, *, actor, role: str, check: QuasiIdenti
     # k=1 here: a share is one case, so the release's set-level k is meaningless; the
     # population check above is the k-anonymity test that counts.
     released = data_release(hospital_id=case.hospital_id, records=records, purpose=ConsentPurpose.PARTNER_SHARING,
-                            mode=mode, k=1, recipient=f"partner:{share.partner.code}", actor=actor, role=role,
+                            mode=mode, k=1, recipient=share_recipient(share.partner), actor=actor, role=role,
                             action="partners.share.release")
     payload = share_bundle_build(records=released.records, share_id=str(share.share_id), mode=mode,
                                  categories=share.data_categories,

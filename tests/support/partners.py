@@ -60,13 +60,16 @@ def population(hospital, *, sex="F", birth_date=BIRTH_DATE, count: int) -> None:
 
 
 def rare_case_make(hospital, *, icd10="E75.2", text="戈谢病", category="E70-E90", first=0.8, second=None,
-                   sex="F", birth_date=BIRTH_DATE, consented=True, lab_report=True, findings=(), codes=()):
+                   sex="F", birth_date=BIRTH_DATE, consented=True, lab_report=True, findings=(), codes=(),
+                   patient=None):
     """A rare case as the registry (rarecases branch) will write it, on a real
-    patient, encounter and diagnosis; with a signed-off lab report when asked."""
+    patient (a new one unless given), encounter and diagnosis; with a signed-off lab
+    report when asked."""
     from apps.rarecases.models import RareCase
 
-    patient = patient_create(hospital_id=hospital.pk, name="王小丽", sex=sex, birth_date=birth_date,
-                             national_id="110105198103140025", phone="13800138000")
+    if patient is None:
+        patient = patient_create(hospital_id=hospital.pk, name="王小丽", sex=sex, birth_date=birth_date,
+                                 national_id="110105198103140025", phone="13800138000")
     with tenant_context(hospital.pk):
         # No clinical text: it would start the clinical NER, which these tests do not need.
         encounter = encounter_create(patient=patient, kind="inpatient", started_at=timezone.now())

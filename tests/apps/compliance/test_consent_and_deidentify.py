@@ -131,3 +131,117 @@ def test_a_consented_release_is_deidentified_and_passes_the_rules(hospital_a, do
     assert len(released.records) == 5 and all("pseudonym" in r and "patient_id" not in r for r in released.records)
     detect(hospital_a)
     assert cases(hospital_a, "egress_without_consent") == cases(hospital_a, "egress_not_deidentified") == []
+
+
+# --- pseudonyms per recipient ----------------------------------------------------------------
+# Values issued before recipients existed, under the fixed test key ring: a pseudonym
+# without a recipient must stay exactly these, or stored index entries and earlier
+# releases would stop matching.
+PSEUDONYMS_BEFORE_RECIPIENTS = {
+    (7, "research", 1): "ffefb71c3f85c85ef1d7",
+    (7, "partner_sharing", 1): "574bedc99d6393b7c0ec",
+    (42, "partner_sharing", 3): "5bd523f63f44631bd5ba",
+    (7, "rare_case_index", 1): "b029a0d4211fb211e6ce",
+}
+
+
+def test_without_a_recipient_the_pseudonym_is_the_one_issued_before():
+    from apps.compliance.deidentify import pseudonym
+
+    for (value, purpose, hospital_id), before in PSEUDONYMS_BEFORE_RECIPIENTS.items():
+        assert pseudonym(value, purpose=purpose, hospital_id=hospital_id) == before
+        assert pseudonym(value, purpose=purpose, hospital_id=hospital_id, recipient="") == before
+    out = deidentify_record({"patient_id": 7}, purpose="research", mode="pseudonymise", hospital_id=1)
+    assert out == {"pseudonym": PSEUDONYMS_BEFORE_RECIPIENTS[(7, "research", 1)]}
+
+
+def test_a_recipient_gets_its_own_pseudonym_the_same_every_time():
+    from apps.compliance.deidentify import pseudonym
+
+    def at(recipient, purpose="partner_sharing"):
+        return pseudonym(7, purpose=purpose, hospital_id=1, recipient=recipient)
+
+    assert at("partner:a") == at("partner:a")
+    assert at("partner:a") != at("partner:b")
+    assert at("partner:a") != PSEUDONYMS_BEFORE_RECIPIENTS[(7, "partner_sharing", 1)]
+    assert at("partner:a") != at("partner:a", purpose="research")  # the purpose still separates
+
+
+def test_the_recipients_key_is_derived_from_the_purposes_key():
+    # Given the derivation written out independently of deidentify.py
+    import base64
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    from apps.compliance.deidentify import pseudonym
+
+    key_id, encoded = settings.FIELD_ENCRYPTION_KEYS.split(":")
+    assert key_id == settings.FIELD_ENCRYPTION_ACTIVE_KEY_ID
+    ring_key = base64.urlsafe_b64decode(encoded)
+    purpose_key = hmac.new(ring_key, b"compliance:pseudonym:partner_sharing", hashlib.sha256).digest()
+    recipient_key = hmac.new(purpose_key, b"pseudonym-recipient\x00partner:a", hashlib.sha256).digest()
+    expected = hmac.new(recipient_key, b"1\x007", hashlib.sha256).hexdigest()[:20]
+
+    assert pseudonym(7, purpose="partner_sharing", hospital_id=1, recipient="partner:a") == expected
+
+
+@pytest.mark.parametrize("recipient", [" ", "partner:a ", " partner:a", "x" * 201, 5])
+def test_a_blank_padded_or_overlong_recipient_is_refused(recipient):
+    with pytest.raises(DomainError) as error:
+        deidentify_records([{"patient_id": 7}], purpose="research", mode="pseudonymise", hospital_id=1, k=1,
+                           recipient=recipient)
+    assert error.value.code == "invalid" and "recipient" in error.value.fields
+
+
+def _consented(hospital, purpose, count):
+    patients = [patient_create(hospital_id=hospital.pk, name=f"患者{n}") for n in range(count)]
+    for patient in patients:
+        consent_record(hospital_id=hospital.pk, patient_id=patient.pk, purpose=purpose, decision="granted",
+                       channel="wechat")
+    return patients
+
+
+def test_a_release_to_a_recipient_carries_its_pseudonyms_and_names_it_in_the_audit(hospital_a, doctor_a):
+    from apps.compliance.deidentify import pseudonym
+    from apps.compliance.release import data_release
+
+    patients = _consented(hospital_a, "partner_sharing", 1)
+
+    to_a = data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="partner_sharing", k=1,
+                        recipient="partner:a", actor=doctor_a, role="doctor")
+    to_b = data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="partner_sharing", k=1,
+                        recipient="partner:b", actor=doctor_a, role="doctor")
+    to_a_again = data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="partner_sharing", k=1,
+                              recipient="partner:a", actor=doctor_a, role="doctor")
+
+    a, b, a_again = (r.records[0]["pseudonym"] for r in (to_a, to_b, to_a_again))
+    assert a == a_again != b
+    assert a == pseudonym(patients[0].pk, purpose="partner_sharing", hospital_id=hospital_a.pk, recipient="partner:a")
+    assert (to_a.recipient, to_b.recipient) == ("partner:a", "partner:b")
+    releases = AuditEvent.objects.filter(action="compliance.data.release")
+    assert sorted((e.detail["purpose"], e.detail["recipient"]) for e in releases) == [
+        ("partner_sharing", "partner:a"), ("partner_sharing", "partner:a"), ("partner_sharing", "partner:b")]
+
+
+def test_a_release_without_a_recipient_keeps_the_purposes_pseudonym(hospital_a):
+    from apps.compliance.deidentify import pseudonym
+    from apps.compliance.release import data_release
+
+    patients = _consented(hospital_a, "research", 1)
+    released = data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="research", k=1)
+    assert released.records[0]["pseudonym"] == pseudonym(patients[0].pk, purpose="research",
+                                                          hospital_id=hospital_a.pk)
+    assert AuditEvent.objects.get(action="compliance.data.release").detail["recipient"] == ""
+
+
+def test_a_release_to_a_padded_recipient_is_refused_and_writes_nothing(hospital_a):
+    from apps.compliance.release import data_release
+
+    patients = _consented(hospital_a, "partner_sharing", 1)
+    with pytest.raises(DomainError) as error:
+        data_release(hospital_id=hospital_a.pk, records=_records(patients), purpose="partner_sharing", k=1,
+                     recipient="partner:a ")
+    assert (error.value.code, error.value.status_code) == ("invalid", 400)
+    assert not AuditEvent.objects.filter(action="compliance.data.release").exists()

@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from apps.compliance.models import ConsentRecord
+from apps.compliance.deidentify import pseudonym
+from apps.compliance.models import ConsentPurpose, ConsentRecord
+from apps.partners.fhir import PSEUDONYM_SYSTEM
 from apps.partners.models import ExternalRareCase, OutboundShare, ShareAttempt
 from apps.partners.services import partner_set_status, rare_case_share_decide, share_approve
 from apps.partners.signing import key_generate
@@ -191,3 +193,19 @@ def test_the_registrys_lab_findings_travel_as_text(hospital_a, loop):
     assert share_of(decide(case)).status == "delivered"
     text = json.dumps(ExternalRareCase.objects.get().bundle, ensure_ascii=False)
     assert "血红蛋白 (HGB) 82.0 g/L L" in text
+
+
+def test_the_partner_receives_its_own_pseudonym_for_the_patient(hospital_a, loop, proxy):
+    case = rare_case_make(hospital_a)
+
+    assert share_of(decide(case)).status == "delivered"
+
+    # what crossed the wire names the patient by the pseudonym derived for partner "peer"
+    sent = json.loads(proxy.seen[0].body)
+    [patient] = [e["resource"] for e in sent["entry"] if e["resource"]["resourceType"] == "Patient"]
+    [identifier] = [i["value"] for i in patient["identifier"] if i["system"] == PSEUDONYM_SYSTEM]
+    purpose, hospital_id = ConsentPurpose.PARTNER_SHARING, hospital_a.pk
+    assert identifier == pseudonym(case.patient_id, purpose=purpose, hospital_id=hospital_id, recipient="partner:peer")
+    assert identifier != pseudonym(case.patient_id, purpose=purpose, hospital_id=hospital_id)
+    # and the receiving side stored it as the case's pseudonym
+    assert ExternalRareCase.objects.get().pseudonym == identifier
