@@ -128,6 +128,8 @@ def main(argv=None) -> int:
     t.add_argument("--no-bigram", dest="use_bigram", action="store_const", const=False)
     t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
     t.add_argument("--dilated", dest="dilated", action="store_const", const=True)
+    t.add_argument("--keep", choices=("best", "final"), help="best (default): the best dev epoch or average; final: what max-epochs left "
+                                                            "(no early stopping, no choice made on dev)")
     for name, kind in (("hidden", int), ("char_dim", int), ("dropout", float), ("learning_rate", float), ("batch_size", int),
                        ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("dev_fraction", float), ("train_fraction", float), ("lexicon_folds", int),
                        ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),

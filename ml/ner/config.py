@@ -65,9 +65,14 @@ class TrainConfig:
     swa_start: int = 0  # from this epoch on, also score the running average of the epochs' weights (0: off)
     knowledge_graph: str = ""  # PyCMeKG pickle for --lexicon cmekg (default: the installed package's)
     embeddings: str = ""  # pre-trained char/bigram vectors (.npz from `python -m ml.ner embeddings`)
+    keep: str = "best"  # best: the best-scoring epoch or average on dev; final: the average (or last weights) after max_epochs
     train_fraction: float = 1.0  # train on this share of the training side only (learning curves; dev unchanged)
     augment: int = 0  # extra copies of each training record with entities swapped for same-type mentions (ml/ner/augment.py)
     augment_rate: float = 0.5  # the chance that each entity of such a copy is swapped
+
+    def __post_init__(self):
+        if self.keep not in ("best", "final"):
+            raise ValueError("keep must be best or final")
 
 
 def to_dict(config) -> dict:

@@ -250,10 +250,13 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
                 if avg_f1 > best["micro"]["f1"]:
                     best, best_weights, improved = avg_scores, [w.copy() for w in average], True
         waited = 0 if improved else waited + 1
-        if (scored and waited >= tcfg.patience) or time.monotonic() > deadline:
+        if (scored and tcfg.keep == "best" and waited >= tcfg.patience) or time.monotonic() > deadline:
             break
-    if not scored:
+    if tcfg.keep == "final" or not scored:
+        # a fixed recipe: no choice made on dev, so its dev score is an honest estimate
         best_weights = average if average is not None else model.get_weights()
+        model.set_weights(best_weights)
+        best = dev_scores(tagger, dev_records) if scored else None
     model.set_weights(best_weights)
     return export(out, model, featurizer, config, tcfg, best, history, data=data, records=(len(train_records), len(dev_records)),
                   minutes=(time.monotonic() - started) / 60, command=command)

@@ -138,3 +138,15 @@ def test_a_train_fraction_keeps_the_dev_split(members, tmp_path):
     half = card["data"]["train"].split(",")[1].split("(")[0].strip()
     assert int(half) == round(int(full) / 2)
     assert card["data"]["dev"] == cards[0]["data"]["dev"]
+
+
+def test_keep_final_runs_every_epoch_and_scores_what_it_exports(members, tmp_path):
+    data, _, _ = members
+    card = train(str(data), str(tmp_path / "final"), ModelConfig(name="cnn_crf", lexicon="none", use_seg=False, **TINY),
+                 TrainConfig(keep="final", max_epochs=4, patience=1, swa_start=2, learning_rate=0.02, batch_size=4,
+                             lexicon_folds=0, train_window=40, predict_window=40))
+    # patience does not stop a fixed recipe, and the exported average is what the card scores
+    assert [h["epoch"] for h in card["history"]] == [1, 2, 3, 4]
+    assert card["metrics"]["dev_strict"]["micro"]["f1"] == pytest.approx(card["history"][-1]["average_dev_f1"])
+    with pytest.raises(ValueError, match="keep"):
+        TrainConfig(keep="sometimes")
