@@ -49,7 +49,8 @@ def _ensemble(args) -> int:
 
     set_threads(args.threads, 1)
     configure_logging()
-    card = combine(args.members, args.out, data=args.data, command=" ".join(["python -m ml.ner"] + sys.argv[1:]))
+    card = combine(args.members, args.out, data=args.data, command=" ".join(["python -m ml.ner"] + sys.argv[1:]),
+                   estimate_from=args.estimate_from or "")
     print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], **_dev_figures(card)}))
     return 0
 
@@ -150,6 +151,8 @@ def main(argv=None) -> int:
     n.add_argument("--members", nargs="+", required=True, help="artifact directories from `train` (e.g. the same recipe, different --seed)")
     n.add_argument("--data", required=True, help="CCKS 2019 directory (the members' dev split is scored)")
     n.add_argument("--out", required=True)
+    n.add_argument("--estimate-from", dest="estimate_from",
+                   help="for members trained on every record: the same recipe's 70/30 ensemble, whose dev scores go in the card")
     n.add_argument("--threads", type=int, default=1)
     p = sub.add_parser("predict", help="tag JSON lines {\"originalText\": ...} from stdin")
     p.add_argument("--model", help="artifact directory (default: the shipped model)")

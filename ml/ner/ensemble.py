@@ -78,8 +78,12 @@ def dev_records(data: str, train_config: TrainConfig):
     return split_train_dev(records, dev_fraction=train_config.dev_fraction, seed=train_config.split_seed)[1]
 
 
-def combine(members: list[str], out: str, *, data: str, command: str = "") -> dict:
-    """Write the ensemble artifact to `out` and score it on the members' dev split."""
+def combine(members: list[str], out: str, *, data: str, command: str = "", estimate_from: str = "") -> dict:
+    """Write the ensemble artifact to `out` and score it on the members' dev split.
+
+    `estimate_from`: for members trained on every record (nothing left to score),
+    the artifact of the same recipe trained on the 70/30 split; its dev scores are
+    recorded in this card as the recipe's estimate, with where they come from."""
     from .serving import load_tagger
 
     paths = [Path(m) for m in members]
@@ -123,12 +127,25 @@ def combine(members: list[str], out: str, *, data: str, command: str = "") -> di
             for entry, c in zip(entries, member_cards)
         ],
         "training_minutes": round(sum(c.get("training_minutes") or 0 for c in member_cards), 2),
+        **_recipe_estimate(estimate_from),
         "command": command,
         "intended_use": member_cards[0].get("intended_use", ""),
         "limits": member_cards[0].get("limits", ""),
     }
     (out_path / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
     return card
+
+
+def _recipe_estimate(path: str) -> dict:
+    if not path:
+        return {}
+    card = read_model_card(path)
+    scores = (card.get("metrics") or {}).get("dev_strict")
+    if not scores:
+        raise IncompatibleMembers(f"{path}: no dev scores to take the recipe's estimate from")
+    return {"recipe_estimate": {"dev_strict": scores, "from": card.get("model"), "version": card.get("version"),
+                                "command": card.get("command"),
+                                "note": "the same recipe trained on the 70/30 split and scored on its 300 dev records"}}
 
 
 def member_configs(saved: dict) -> list[tuple[ModelConfig, str]]:

@@ -122,8 +122,17 @@ def test_members_trained_on_every_record_combine_without_a_dev_score(members, tm
         assert card["metrics"]["dev_strict"] is None and "all of them" in card["data"]["train"]
         paths.append(out)
     out = tmp_path / "ens"
-    assert main(["ensemble", "--members", *map(str, paths), "--data", str(data), "--out", str(out)]) == 0
+    scored = tmp_path / "scored"
+    combine([str(p) for p in members[1]], str(scored), data=str(data))
+    assert main(["ensemble", "--members", *map(str, paths), "--data", str(data), "--out", str(out), "--estimate-from", str(scored)]) == 0
     assert json.loads(capsys.readouterr().out)["dev_f1"] is None
+    card = json.loads((out / "MODEL_CARD.json").read_text(encoding="utf-8"))
+    # the recipe's dev estimate travels with the card, saying where it comes from
+    estimate = card["recipe_estimate"]
+    assert estimate["dev_strict"] == json.loads((scored / "MODEL_CARD.json").read_text(encoding="utf-8"))["metrics"]["dev_strict"]
+    assert estimate["from"] == "ensemble of 2 x cnn_crf"
+    with pytest.raises(IncompatibleMembers, match="no dev scores"):
+        combine([str(p) for p in paths], str(tmp_path / "again"), data=str(data), estimate_from=str(paths[0]))
     text = "患者因直肠癌行直肠癌根治术。"
     assert all(0 <= s.start < s.end <= len(text) for s in load_tagger(out).predict([text])[0])
 
