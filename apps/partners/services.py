@@ -742,8 +742,12 @@ class InboundRefused(DomainError):
 @dataclass(frozen=True)
 class InboundResult:
     case: ExternalRareCase
-    created: bool
+    outcome: str  # stored (a new case), updated (a newer version replaced it), duplicate (already held)
     partner: SharingPartner
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "stored"
 
 
 def _header(headers, name: str) -> str:
@@ -787,10 +791,51 @@ def inbound_partner_verify(*, headers, body: bytes) -> tuple[SharingPartner, str
     return partner, nonce, share_id
 
 
+def _bundle_received(body: bytes, *, share_id: str):
+    try:
+        data = parse_json_body(body)
+        return data, share_bundle_validate(data, share_id=share_id)
+    except BundleInvalid as invalid:
+        raise InboundRefused(400, "bundle_invalid", invalid.message, invalid.fields) from None
+
+
+def _received_fields(received, data) -> dict:
+    return {"bundle": data, "version": received.version, "pseudonym": received.pseudonym, "sex": received.sex,
+            "age_band": received.age_band, "region": received.region, "icd10_code": received.icd10_code,
+            "diagnosis_text": received.diagnosis_text, "category": received.category,
+            "observations": received.observations,
+            "matches_our_focus": our_focus_covers(icd10_code=received.icd10_code, category=received.category,
+                                                  related_codes=received.related_codes)}
+
+
+def _external_case_apply(case: ExternalRareCase, *, data, received, digest: str) -> str:
+    """A version of a case we hold (the row locked): the same body is a repeat, a newer
+    version replaces the stored data in place, the same or an older version with
+    another body is refused."""
+    if case.body_sha256 == digest:
+        return "duplicate"
+    if received.version == case.version:
+        raise InboundRefused(409, "idempotency_conflict", _("This share id and version were used for another body; "
+                                                            "send a change as the next version."),
+                             {"meta.versionId": [str(received.version)]})
+    if received.version < case.version:
+        raise InboundRefused(409, "version_outdated", _("A newer version of this share is stored here; an older "
+                                                        "one never replaces it."),
+                             {"meta.versionId": [str(received.version)], "stored_version": [str(case.version)]})
+    for name, value in _received_fields(received, data).items():
+        setattr(case, name, value)
+    case.body_sha256, case.updated_at = digest, timezone.now()
+    case.save()
+    return "updated"
+
+
 def inbound_share_receive(*, headers, body: bytes) -> InboundResult:
     """Verify, refuse a replay, validate the Bundle and store it, all or nothing.
-    A share id already stored for the partner returns the stored record (the
-    partner retried); the same id with another body is a conflict."""
+
+    One record per partner and share id: a new share id is stored; the same body
+    again (the partner retried) returns the stored record; a higher
+    Bundle.meta.versionId replaces the stored case's data in place (an update); the
+    same version with another body, or an older version, is a 409 and changes nothing."""
     partner, nonce, share_id = inbound_partner_verify(headers=headers, body=body)
     digest = hashlib.sha256(body).hexdigest()
     window = int(setting_value("partners.timestamp_window_seconds"))
@@ -802,37 +847,35 @@ def inbound_share_receive(*, headers, body: bytes) -> InboundResult:
         except IntegrityError:
             raise InboundRefused(409, "replay", _("This nonce was used already: a request is never accepted twice; "
                                                   "sign a new one.")) from None
-        existing = ExternalRareCase.objects.filter(partner=partner, share_id=share_id).first()
-        if existing is None:
-            try:
-                data = parse_json_body(body)
-                received = share_bundle_validate(data, share_id=share_id)
-            except BundleInvalid as invalid:
-                raise InboundRefused(400, "bundle_invalid", invalid.message, invalid.fields) from None
-            try:
-                with transaction.atomic():
-                    case = ExternalRareCase.objects.create(
-                        partner=partner, share_id=share_id, body_sha256=digest, bundle=data,
-                        pseudonym=received.pseudonym, sex=received.sex, age_band=received.age_band,
-                        region=received.region, icd10_code=received.icd10_code,
-                        diagnosis_text=received.diagnosis_text, category=received.category,
-                        observations=received.observations,
-                        matches_our_focus=our_focus_covers(icd10_code=received.icd10_code,
-                                                           category=received.category,
-                                                           related_codes=received.related_codes))
-                created = True
-            except IntegrityError:  # the same share arriving twice at once
-                case, created = ExternalRareCase.objects.get(partner=partner, share_id=share_id), False
+        # Locked: two versions of one share arriving at once are applied one after the other.
+        held = ExternalRareCase.objects.select_for_update().filter(partner=partner, share_id=share_id)
+        case = held.first()
+        previous_version = case.version if case is not None else None
+        if case is not None and case.body_sha256 == digest:
+            outcome = "duplicate"
         else:
-            case, created = existing, False
-        if not created and case.body_sha256 != digest:
-            raise InboundRefused(409, "idempotency_conflict", _("This share id was used for another body."))
+            data, received = _bundle_received(body, share_id=share_id)
+            if case is None:
+                try:
+                    with transaction.atomic():
+                        case = ExternalRareCase.objects.create(partner=partner, share_id=share_id,
+                                                               body_sha256=digest, **_received_fields(received, data))
+                    outcome = "stored"
+                except IntegrityError:  # the same share arriving twice at once
+                    case = held.get()
+                    previous_version = case.version
+                    outcome = _external_case_apply(case, data=data, received=received, digest=digest)
+            else:
+                outcome = _external_case_apply(case, data=data, received=received, digest=digest)
         SharingPartner.objects.filter(pk=partner.pk).update(last_inbound_at=timezone.now())
-        audit_record(action="partners.inbound_received" if created else "partners.inbound_repeated",
-                     hospital_id=None, object_type="external_rare_case", object_id=case.pk,
-                     detail={"partner": partner.code, "share_id": share_id, "icd10_code": case.icd10_code,
-                             "sha256": digest})
-    return InboundResult(case=case, created=created, partner=partner)
+        detail = {"partner": partner.code, "share_id": share_id, "icd10_code": case.icd10_code, "sha256": digest,
+                  "version": case.version}
+        if outcome == "updated":
+            detail["previous_version"] = previous_version
+        audit_record(action={"stored": "partners.inbound_received", "updated": "partners.inbound_updated",
+                             "duplicate": "partners.inbound_repeated"}[outcome],
+                     hospital_id=None, object_type="external_rare_case", object_id=case.pk, detail=detail)
+    return InboundResult(case=case, outcome=outcome, partner=partner)
 
 
 def inbound_nonces_purge() -> int:
