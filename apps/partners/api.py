@@ -190,7 +190,7 @@ class ShareBriefSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutboundShare
-        fields = ["id", "share_id", "partner", "status", "status_reason", "attempts", "delivered_at"]
+        fields = ["id", "share_id", "version", "partner", "status", "status_reason", "attempts", "delivered_at"]
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -231,7 +231,8 @@ class ShareSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutboundShare
-        fields = ["id", "share_id", "decision", "case", "case_code", "partner", "partner_name", "status",
+        fields = ["id", "share_id", "version", "origin", "decision", "case", "case_code", "partner", "partner_name",
+                  "status",
                   "status_reason", "approval_required", "reviewed_by", "reviewed_at", "review_note",
                   "data_categories", "attempts", "last_status_code", "last_error", "partner_record_id",
                   "payload_sha256", "created_at", "queued_at", "next_attempt_at", "delivered_at", "closed_at"]

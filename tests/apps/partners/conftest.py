@@ -1,9 +1,13 @@
+import pickle
+
 import pytest
 
 from apps.tenancy.roles import Role
 from tests.factories import member_of
 from apps.partners.services import rare_case_share_decide
 from apps.tenancy.context import tenant_context
+from apps.partners.signing import key_generate
+from tests.fakes.flaky_proxy import FlakyProxy
 from tests.support.partners import (hospital_settings, partner_make, platform_admin, platform_settings, population,
                                     rare_case_make)
 
@@ -44,3 +48,38 @@ def awaiting_share(hospital_a, peer, sharing):
     case = rare_case_make(hospital_a)
     with tenant_context(hospital_a.pk):
         return rare_case_share_decide(case_id=case.pk).shares.get()
+
+
+@pytest.fixture
+def proxy(live_server):
+    """A loopback proxy in front of this platform's live server that can fail requests."""
+    with FlakyProxy(live_server.url) as running:
+        yield running
+
+
+@pytest.fixture
+def loop(sharing, proxy, hospital_a):
+    """Both ends of the link on this platform, with one shared key: partner "peer" is
+    this platform's inbound endpoint behind the proxy, "origin" how the inbound side
+    knows the sender."""
+    key = key_generate()
+    peer, _k = partner_make(sharing, code="peer", endpoint_url=proxy.url, our_id="origin", key=key)
+    # (not interconnected: this side only receives, so cases are not sent back to it)
+    origin, _k = partner_make(sharing, code="origin", name="Origin", our_id="peer", key=key, interconnected=False)
+    platform_settings(sharing, retry_base_seconds=0.01, max_attempts=4, timeout_seconds=20)
+    population(hospital_a, count=10)
+    return peer, origin
+
+
+@pytest.fixture
+def small_knowledge_graph(tmp_path, settings):
+    """Step 8 (keep-alive) asks the knowledge graph for related items: an empty one
+    here, not PyCMeKG's 46 MB pickle."""
+    from apps.rarecases.knowledge import _cached
+
+    path = tmp_path / "graph.pkl"
+    path.write_bytes(pickle.dumps({}))
+    settings.RARECASES_KNOWLEDGE_GRAPH_PATH = str(path)
+    _cached.cache_clear()
+    yield path
+    _cached.cache_clear()
