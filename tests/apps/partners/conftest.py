@@ -4,12 +4,12 @@ import pytest
 
 from apps.tenancy.roles import Role
 from tests.factories import member_of
-from apps.partners.services import rare_case_share_decide
+from apps.partners.services import rare_case_share_decide, rare_case_share_update
 from apps.tenancy.context import tenant_context
 from apps.partners.signing import key_generate
 from tests.fakes.flaky_proxy import FlakyProxy
-from tests.support.partners import (hospital_settings, partner_make, platform_admin, platform_settings, population,
-                                    rare_case_make)
+from tests.support.partners import (hospital_settings, lab_report_make, partner_make, platform_admin,
+                                    platform_settings, population, rare_case_make)
 
 
 @pytest.fixture
@@ -48,6 +48,21 @@ def awaiting_share(hospital_a, peer, sharing):
     case = rare_case_make(hospital_a)
     with tenant_context(hospital_a.pk):
         return rare_case_share_decide(case_id=case.pk).shares.get()
+
+
+@pytest.fixture
+def awaiting_update(awaiting_share):
+    """Version 2 of `awaiting_share`, waiting for a compliance officer: the first
+    version was delivered (recorded as the delivery task records it, no partner
+    needed), then the patient had a new lab report."""
+    from apps.partners.models import OutboundShare
+
+    hospital_id = awaiting_share.hospital_id
+    with tenant_context(hospital_id):
+        OutboundShare.objects.filter(pk=awaiting_share.pk).update(status=OutboundShare.Status.DELIVERED)
+    lab_report_make(awaiting_share.hospital, awaiting_share.patient)
+    with tenant_context(hospital_id):
+        return rare_case_share_update(case_id=awaiting_share.case_id).shares.get()
 
 
 @pytest.fixture
