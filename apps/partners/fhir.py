@@ -16,8 +16,9 @@ month or year, free text masked) into a `collection` Bundle of
 Bundle.meta.security carries PSEUDED or ANONYED, so the receiver sees how it was
 de-identified. Bundle.identifier is the id the partner knows the case by (the first
 share's id) and Bundle.meta.versionId the version: 1 for the first share, one more
-for every update of it. Every version is the whole case, never a difference. The models are R4B (4.3.0), which `fhir.resources` ships as its
-R4-line release; these five resources are the same in R4 (4.0.1).
+for every update of it. Every version is the whole case, never a difference.
+The models are R4B (4.3.0), which `fhir.resources` ships as its R4-line release;
+these five resources are the same in R4 (4.0.1).
 
 Inbound, `share_bundle_validate` parses with the same models and then checks what
 the models do not: the resource types allowed, one Patient with nothing that
