@@ -190,7 +190,7 @@ class ShareBriefSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutboundShare
-        fields = ["id", "share_id", "partner", "status", "status_reason", "attempts", "delivered_at"]
+        fields = ["id", "share_id", "version", "partner", "status", "status_reason", "attempts", "delivered_at"]
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -231,7 +231,8 @@ class ShareSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutboundShare
-        fields = ["id", "share_id", "decision", "case", "case_code", "partner", "partner_name", "status",
+        fields = ["id", "share_id", "version", "origin", "decision", "case", "case_code", "partner", "partner_name",
+                  "status",
                   "status_reason", "approval_required", "reviewed_by", "reviewed_at", "review_note",
                   "data_categories", "attempts", "last_status_code", "last_error", "partner_record_id",
                   "payload_sha256", "created_at", "queued_at", "next_attempt_at", "delivered_at", "closed_at"]
@@ -313,8 +314,9 @@ class ExternalCaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExternalRareCase
-        fields = ["id", "partner", "partner_name", "share_id", "icd10_code", "diagnosis_text", "category",
-                  "pseudonym", "sex", "age_band", "region", "observations", "matches_our_focus", "received_at"]
+        fields = ["id", "partner", "partner_name", "share_id", "version", "icd10_code", "diagnosis_text", "category",
+                  "pseudonym", "sex", "age_band", "region", "observations", "matches_our_focus", "received_at",
+                  "updated_at"]
 
 
 class ExternalCaseDetailSerializer(ExternalCaseSerializer):
@@ -356,10 +358,12 @@ class PartnerInboundThrottle(SimpleRateThrottle):
 class InboundShareApi(APIView):
     """A partner shares a rare case with us: a signed FHIR Bundle (see
     apps/partners/signing.py for the headers). 201 stored, 200 the share was stored
-    before (a retry: the stored record is returned); 400 bundle_invalid,
+    before (a retry: the stored record is returned, status duplicate) or a newer
+    version (Bundle.meta.versionId) replaced it (status updated); 400 bundle_invalid,
     timestamp_invalid, nonce_invalid, idempotency_key_invalid; 401 partner_unknown,
     signature_missing, signature_invalid, timestamp_stale; 403 partner_revoked,
-    partner_suspended; 409 replay, idempotency_conflict; 413 payload_too_large;
+    partner_suspended; 409 replay, idempotency_conflict (same version, another body),
+    version_outdated (a newer version is stored); 413 payload_too_large;
     415 unsupported_media_type; 429 rate_limited (more than the `partner_inbound` rate
     from one partner id and address). Nothing is written unless the share is stored."""
 
@@ -369,8 +373,9 @@ class InboundShareApi(APIView):
 
     @extend_schema(request={"application/fhir+json": dict}, auth=[], responses={
         201: inline_serializer("InboundAck", {"id": serializers.CharField(), "share_id": serializers.UUIDField(),
+                                              "version": serializers.IntegerField(),
                                               "status": serializers.CharField()}),
-        200: OpenApiResponse(description="already stored (a retry)")})
+        200: OpenApiResponse(description="already stored (a retry: duplicate) or a newer version stored (updated)")})
     def post(self, request):
         from apps.configuration.selectors import setting_value
 
@@ -403,5 +408,6 @@ class InboundShareApi(APIView):
                 detail={"code": refused.code, "status": refused.status_code})
             return Response(error_body(refused.code, refused.message, refused.fields), status=refused.status_code)
         return Response({"id": str(result.case.pk), "share_id": str(result.case.share_id),
-                         "status": "stored" if result.created else "duplicate",
-                         "received_at": result.case.received_at}, status=201 if result.created else 200)
+                         "version": result.case.version, "status": result.outcome,
+                         "received_at": result.case.received_at, "updated_at": result.case.updated_at},
+                        status=201 if result.created else 200)

@@ -14,13 +14,17 @@ month or year, free text masked) into a `collection` Bundle of
 * Provenance: who shared it, when, under which consent policy and purpose.
 
 Bundle.meta.security carries PSEUDED or ANONYED, so the receiver sees how it was
-de-identified. The models are R4B (4.3.0), which `fhir.resources` ships as its
-R4-line release; these five resources are the same in R4 (4.0.1).
+de-identified. Bundle.identifier is the id the partner knows the case by (the first
+share's id) and Bundle.meta.versionId the version: 1 for the first share, one more
+for every update of it. Every version is the whole case, never a difference.
+The models are R4B (4.3.0), which `fhir.resources` ships as its R4-line release;
+these five resources are the same in R4 (4.0.1).
 
 Inbound, `share_bundle_validate` parses with the same models and then checks what
 the models do not: the resource types allowed, one Patient with nothing that
 identifies a person, at least one ICD-10 Condition, one Provenance, references
-that stay inside the bundle, and the Bundle's identifier equal to the share id.
+that stay inside the bundle, the Bundle's identifier equal to the share id, and a
+version that is a positive whole number (none: 1, a bundle from before updates).
 """
 
 import json
@@ -53,6 +57,7 @@ INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInt
 CATALOGUE_SYSTEMS = {"orphanet": "http://www.orpha.net", "ccrd": "urn:hp-share:ccrd"}
 ALLOWED_TYPES = {"Patient", "Condition", "Observation", "DiagnosticReport", "Provenance"}
 MAX_ENTRIES = 500
+MAX_VERSION = 10**9
 _GENDERS = {"F": "female", "M": "male", "U": "unknown"}
 _ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 # Patient elements that identify a person; a share carrying any of them is refused.
@@ -146,8 +151,9 @@ def _observation(item: dict, patient_url: str) -> dict:
 
 
 def share_bundle_build(*, records: list[dict], share_id: str, mode: str, categories: list[str],
-                       platform_code: str, platform_name: str) -> str:
-    """The Bundle's JSON text, exactly the bytes that are signed and sent."""
+                       platform_code: str, platform_name: str, version: int = 1) -> str:
+    """The Bundle's JSON text, exactly the bytes that are signed and sent. `share_id`
+    is the id the partner knows the case by, `version` which version of it this is."""
     case = next(r for r in records if r.get("record") == "case")
     case = {**case, "findings": [r["text"] for r in records if r.get("record") == "finding" and r.get("text")]}
     patient_url, condition_url = _urn(), _urn()
@@ -184,7 +190,9 @@ def share_bundle_build(*, records: list[dict], share_id: str, mode: str, categor
         "policy": ["urn:hp-share:consent:partner_sharing"],
         "reason": [{"coding": [{"system": PURPOSE_SYSTEM, "code": "HRESCH"}], "text": "partner_sharing"}],
         "activity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
-                                 "code": "CREATE"}], "text": "rare case shared with a partner platform"},
+                                 "code": "CREATE" if version == 1 else "UPDATE"}],
+                     "text": "rare case shared with a partner platform" if version == 1
+                     else "update of a rare case shared with a partner platform"},
         "agent": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
                                         "code": "custodian"}]},
                    "who": {"identifier": {"system": "urn:hp-share:platform", "value": platform_code},
@@ -192,7 +200,8 @@ def share_bundle_build(*, records: list[dict], share_id: str, mode: str, categor
     }})
     bundle = {
         "resourceType": "Bundle",
-        "meta": {"security": [{"system": SECURITY_SYSTEM, "code": "PSEUDED" if mode == "pseudonymise" else "ANONYED"}]},
+        "meta": {"versionId": str(version),
+                 "security": [{"system": SECURITY_SYSTEM, "code": "PSEUDED" if mode == "pseudonymise" else "ANONYED"}]},
         "identifier": {"system": SHARE_ID_SYSTEM, "value": share_id},
         "type": "collection",
         "timestamp": now,
@@ -214,6 +223,7 @@ class ReceivedCase:
     """What staff search external cases by, read from a validated bundle."""
 
     icd10_code: str
+    version: int = 1
     diagnosis_text: str = ""
     category: str = ""
     pseudonym: str = ""
@@ -267,6 +277,7 @@ def share_bundle_validate(data, *, share_id: str) -> ReceivedCase:
     if identifier.get("system") != SHARE_ID_SYSTEM or identifier.get("value") != share_id:
         raise BundleInvalid(_("The Bundle's identifier must be the share id sent as Idempotency-Key."),
                             {"identifier": [_("Does not match the Idempotency-Key.")]})
+    version = bundle_version(data)
     resources = [entry["resource"] for entry in entries]
     full_urls = {entry.get("fullUrl") for entry in entries if entry.get("fullUrl")}
     if len(full_urls) != len(entries):
@@ -298,12 +309,26 @@ def share_bundle_validate(data, *, share_id: str) -> ReceivedCase:
     category = ((first.get("category") or [{}])[0].get("coding") or [{}])[0].get("code", "")
     pseudonym = next((i.get("value", "") for i in patient.get("identifier") or []), "")
     return ReceivedCase(
-        icd10_code=codes[0], diagnosis_text=str((first.get("code") or {}).get("text") or "")[:200],
+        icd10_code=codes[0], version=version, diagnosis_text=str((first.get("code") or {}).get("text") or "")[:200],
         category=str(category)[:80], pseudonym=str(pseudonym)[:64], sex=str(patient.get("gender") or "")[:8],
         age_band=_extension_value(patient, AGE_BAND_URL)[:16], region=_extension_value(patient, REGION_URL)[:16],
         observations=sum(1 for r in resources if r["resourceType"] == "Observation"),
         related_codes=[_extension_value({"extension": [e]}, RELATED_CODE_URL)
                        for e in first.get("extension") or [] if e.get("url") == RELATED_CODE_URL])
+
+
+def bundle_version(data: dict) -> int:
+    """Bundle.meta.versionId as a number: absent is 1 (a share from before updates);
+    anything but a positive whole number is refused."""
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    raw = meta.get("versionId")
+    if raw is None:
+        return 1
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_VERSION:
+        raise BundleInvalid(_("Bundle.meta.versionId must be the share's version: a whole number from 1."),
+                            {"meta.versionId": [text[:20]]})
+    return int(text)
 
 
 def parse_json_body(body: bytes):

@@ -79,11 +79,13 @@ class ShareDecision(TenantOwnedModel):
     class Trigger(models.TextChoices):
         INDEXES_READY = "indexes_ready", _("prediction indexes ready")
         MANUAL = "manual", _("requested by staff")
+        CASE_UPDATED = "case_updated", _("a shared case was refreshed")
 
     class DecidedBy(models.TextChoices):
         FIRST = "first", _("first prediction index")
         SECOND = "second", _("second prediction index")
         NONE = "none", _("neither index in range")
+        UPDATE = "update", _("update of a delivered case")
 
     class Outcome(models.TextChoices):
         NOT_IN_RANGE = "not_in_range", _("neither index in the preset range")
@@ -123,12 +125,18 @@ class ShareDecision(TenantOwnedModel):
 
 
 class OutboundShare(TenantOwnedModel):
-    """One case going to one partner. `share_id` is the Idempotency-Key the partner
-    sees on every attempt, so a retry never makes a second copy there.
+    """One version of one case going to one partner.
+
+    The first version (`version` 1, no `origin`) is the case's first share to the
+    partner; its `share_id` is the id the partner knows the case by: Bundle.identifier
+    and the Idempotency-Key of every attempt of every version, so a retry never makes
+    a second copy there. An update of a delivered case is a new row with the next
+    `version` (Bundle.meta.versionId) and `origin` pointing at the first version; the
+    partner replaces its copy with it and refuses an older version.
 
     awaiting_approval -> queued (approved, or no approval needed) -> sending ->
     delivered | failed; awaiting_approval -> rejected; awaiting_approval, queued,
-    retrying -> cancelled (consent withdrawn, partner revoked)."""
+    retrying -> cancelled (consent withdrawn, partner revoked, a newer version)."""
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", _("awaiting approval")
@@ -144,6 +152,9 @@ class OutboundShare(TenantOwnedModel):
     CANCELLABLE_STATUSES = (Status.AWAITING_APPROVAL, Status.QUEUED, Status.RETRYING)
 
     share_id = models.UUIDField(_("share id"), default=uuid.uuid4, unique=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="updates",
+                               verbose_name=_("update of"))
     decision = models.ForeignKey(ShareDecision, on_delete=models.PROTECT, related_name="shares")
     case = models.ForeignKey("rarecases.RareCase", on_delete=models.PROTECT, related_name="outbound_shares",
                              verbose_name=_("rare case"))
@@ -159,6 +170,9 @@ class OutboundShare(TenantOwnedModel):
     # The de-identified FHIR Bundle exactly as sent (set when released), and its digest.
     payload = models.TextField(_("payload"), blank=True)
     payload_sha256 = models.CharField(max_length=64, blank=True)
+    # What an update is measured by: the digest of the clinical content the version
+    # carries (services.share_content_digest); empty on shares made before updates.
+    content_sha256 = models.CharField(max_length=64, blank=True)
     data_categories = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -174,11 +188,19 @@ class OutboundShare(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One open or delivered share per case and partner: a new decision never
+            # One open or delivered first share per case and partner: a new decision never
             # sends a case twice; after a rejection, cancellation or failure it may.
             models.UniqueConstraint(
-                fields=["hospital", "case", "partner"], name="one_live_share_per_case_and_partner",
-                condition=models.Q(status__in=["awaiting_approval", "queued", "sending", "retrying", "delivered"])),
+                fields=["hospital", "case", "partner"], name="one_live_first_share_per_case_and_partner",
+                condition=models.Q(version=1,
+                                   status__in=["awaiting_approval", "queued", "sending", "retrying", "delivered"])),
+            # One version on its way per case and partner, so versions reach the partner in order.
+            models.UniqueConstraint(
+                fields=["hospital", "case", "partner"], name="one_open_share_per_case_and_partner",
+                condition=models.Q(status__in=["awaiting_approval", "queued", "sending", "retrying"])),
+            models.UniqueConstraint(fields=["origin", "version"], name="one_share_per_version"),
+            models.CheckConstraint(condition=models.Q(origin__isnull=True, version=1)
+                                   | models.Q(origin__isnull=False, version__gt=1), name="share_version_has_origin"),
         ]
         indexes = [models.Index(fields=["hospital", "-created_at", "-id"], name="share_recent"),
                    models.Index(fields=["hospital", "status"], name="share_status"),
@@ -192,6 +214,11 @@ class OutboundShare(TenantOwnedModel):
     @property
     def payload_json(self):
         return json.loads(self.payload) if self.payload else None
+
+    @property
+    def partner_share_id(self) -> uuid.UUID:
+        """The id the partner knows the case by: the first version's share id."""
+        return self.origin.share_id if self.origin_id else self.share_id
 
 
 class ShareAttempt(TenantOwnedModel):
@@ -221,11 +248,13 @@ class ExternalRareCase(models.Model):
     """A rare case a partner shared with us: the validated FHIR Bundle as received,
     plus the few fields staff search by. Platform-wide (it was sent to the platform,
     de-identified, not to one hospital); (partner, share_id) is unique, so a
-    partner's retry returns the stored record instead of a second copy."""
+    partner's retry returns the stored record instead of a second copy, and a newer
+    version (Bundle.meta.versionId) replaces the stored one in place."""
 
     partner = models.ForeignKey(SharingPartner, on_delete=models.PROTECT, related_name="external_cases",
                                 verbose_name=_("partner"))
     share_id = models.UUIDField(_("share id"))
+    version = models.PositiveIntegerField(_("version"), default=1)
     body_sha256 = models.CharField(max_length=64)
     bundle = models.JSONField()
     pseudonym = models.CharField(_("pseudonym"), max_length=64, blank=True)
@@ -238,6 +267,7 @@ class ExternalRareCase(models.Model):
     observations = models.PositiveIntegerField(_("lab results"), default=0)
     matches_our_focus = models.BooleanField(_("matches our research focus"), default=False)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

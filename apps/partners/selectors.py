@@ -151,7 +151,7 @@ def decision_get(*, decision_id) -> ShareDecision:
 
 
 def share_list(*, status: str = "", partner_id=None, case_id=None) -> QuerySet[OutboundShare]:
-    queryset = OutboundShare.objects.select_related("partner", "case", "reviewed_by")
+    queryset = OutboundShare.objects.select_related("partner", "case", "reviewed_by", "origin")
     if status:
         queryset = queryset.filter(status=status)
     if partner_id is not None:

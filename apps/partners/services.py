@@ -13,6 +13,10 @@ The path of a case out of the hospital:
                     pseudonyms, egress audit) ─> FHIR Bundle
                     ─> queued ─> on commit: partners.deliver_share (Celery, retries with backoff)
 
+    case_refreshed (step 8) ──> rare_case_share_update: per partner holding a delivered
+        share, has the content it carries changed? ──> ShareDecision ──> the next version
+        of that share, through the same consent, k-anonymity, approval and _share_release
+
 Nothing is released before the consent check and, where the hospital asks for it,
 an officer's approval; the payload stored on the share is the de-identified Bundle
 exactly as signed and sent.
@@ -20,11 +24,13 @@ exactly as signed and sent.
 
 import datetime
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,7 +48,8 @@ from apps.tenancy.context import hospital_scope, unscoped
 from apps.tenancy.roles import Role
 
 from . import signing
-from .feature_tags import DEFAULT_PROTOCOL, FeatureTag, normalise_code, normalise_focus_term, split_list
+from .feature_tags import DEFAULT_PROTOCOL, FeatureTag, categories_to_send, normalise_code, normalise_focus_term, \
+    partner_tag, split_list
 from .fhir import BundleInvalid, parse_json_body, share_bundle_build, share_bundle_validate
 from .models import DataCategory, ExternalRareCase, InboundNonce, OutboundShare, ShareAttempt, ShareDecision, \
     SharingPartner
@@ -65,6 +72,8 @@ REASON_MESSAGES = {
     "awaiting_approval": gettext_lazy("The hospital asks a compliance officer to approve each share."),
     "already_shared": gettext_lazy("The case is already shared (or on its way) to this partner."),
     "queued": gettext_lazy("Released de-identified and queued for delivery."),
+    "update_in_flight": gettext_lazy("The previous version is being sent to this partner right now; the change "
+                                     "goes with the next refresh of the case."),
 }
 RETRYABLE_CODES = {"replay", "timestamp_stale"}  # a fresh signature on the next attempt cures them
 
@@ -479,10 +488,29 @@ def share_recipient(partner: SharingPartner) -> str:
     return f"partner:{partner.code}"
 
 
+# What a share carries that is not its clinical content: the patient's demographics
+# (generalised anyway, and the exact age moves every birthday) and the registry's
+# rarity figures (recomputed by every daily analysis). A change in them alone sends
+# no update; an update that goes for another reason carries their current values.
+_NOT_CONTENT = frozenset({"patient_id", "sex", "age", "region", "rare_feature", "incidence"})
+
+
+def share_content_digest(records: list[dict], *, categories: list[str]) -> str:
+    """SHA-256 of the clinical content of a share (the diagnosis, its codes and
+    catalogue entry, the findings, the lab items, and which categories the partner
+    takes), computed on the records before the release. An update is sent when this
+    differs from the version the partner holds or is about to receive."""
+    content = [{key: value for key, value in record.items() if key not in _NOT_CONTENT} for record in records]
+    text = json.dumps({"categories": sorted(categories), "records": content}, sort_keys=True, default=str,
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _share_release(share: OutboundShare, *, actor, role: str, check: QuasiIdentifierCheck | None = None) -> None:
-    """Release the case for this share through the one guarded path out, build the
-    Bundle, store it on the share and queue the delivery after commit. `check`: the
-    k-anonymity check the same transaction just made (an approval later checks anew)."""
+    """Release the case for this share (any version) through the one guarded path out,
+    build the Bundle, store it on the share and queue the delivery after commit.
+    `check`: the k-anonymity check the same transaction just made (an approval later
+    checks anew)."""
     from .tasks import share_deliver_task
 
     case = share.case
@@ -497,20 +525,152 @@ def _share_release(share: OutboundShare, *, actor, role: str, check: QuasiIdenti
     released = data_release(hospital_id=case.hospital_id, records=records, purpose=ConsentPurpose.PARTNER_SHARING,
                             mode=mode, k=1, recipient=share_recipient(share.partner), actor=actor, role=role,
                             action="partners.share.release")
-    payload = share_bundle_build(records=released.records, share_id=str(share.share_id), mode=mode,
-                                 categories=share.data_categories,
+    payload = share_bundle_build(records=released.records, share_id=str(share.partner_share_id), mode=mode,
+                                 categories=share.data_categories, version=share.version,
                                  platform_code=setting_value("partners.platform_code"), platform_name="")
     now = timezone.now()
     share.payload, share.payload_sha256 = payload, hashlib.sha256(payload.encode()).hexdigest()
+    share.content_sha256 = share_content_digest(records, categories=share.data_categories)
     share.status, share.queued_at, share.next_attempt_at = OutboundShare.Status.QUEUED, now, now
-    share.save(update_fields=["payload", "payload_sha256", "status", "queued_at", "next_attempt_at"])
+    share.save(update_fields=["payload", "payload_sha256", "content_sha256", "status", "queued_at",
+                              "next_attempt_at"])
     audit_record(action="partners.share_queued", actor=actor, role=role, hospital_id=case.hospital_id,
                  object_type="outbound_share", object_id=share.pk, patient_id=case.patient_id,
                  detail={"share_id": str(share.share_id), "partner": share.partner.code, "k": check.as_dict(),
-                         "categories": share.data_categories, "payload_sha256": share.payload_sha256})
+                         "categories": share.data_categories, "payload_sha256": share.payload_sha256,
+                         "version": share.version, "partner_share_id": str(share.partner_share_id)})
     hospital_id, share_pk = case.hospital_id, share.pk
     transaction.on_commit(lambda: share_deliver_task.apply_async(kwargs={"hospital_id": hospital_id,
                                                                          "share_pk": share_pk}))
+
+
+# --- updates of delivered cases (after step 8) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _UpdatePlan:
+    first: OutboundShare  # the delivered first version: the partner holds the case under its id
+    categories: list[str]
+    digest: str
+    version: int  # the next version
+    superseded: OutboundShare | None  # an open version not sent yet, replaced by this one
+
+
+def _update_plan(first: OutboundShare, records_for) -> _UpdatePlan | str | None:
+    """What to send the partner holding `first`: a plan, a reason code when the change
+    has to wait, or None when the partner is up to date (or may not receive it)."""
+    partner = first.partner
+    if partner.status == SharingPartner.Status.REVOKED:
+        return None
+    categories = categories_to_send(partner_tag(partner))
+    if DataCategory.CONDITION not in categories:
+        return None
+    versions = list(OutboundShare.objects.filter(Q(pk=first.pk) | Q(origin=first)).order_by("-version"))
+    # The version the partner holds or is about to hold, or that an officer turned down:
+    # the content it carries needs no new version. Failed and cancelled ones do not count.
+    settled = (*OutboundShare.OPEN_STATUSES, OutboundShare.Status.DELIVERED, OutboundShare.Status.REJECTED)
+    current = next(share for share in versions if share.status in settled)
+    digest = share_content_digest(records_for(categories), categories=categories)
+    if current.content_sha256 == digest:
+        return None
+    if current.status == OutboundShare.Status.SENDING:
+        return "update_in_flight"
+    superseded = current if current.status in OutboundShare.CANCELLABLE_STATUSES else None
+    return _UpdatePlan(first=first, categories=categories, digest=digest, version=versions[0].version + 1,
+                       superseded=superseded)
+
+
+def rare_case_share_update(*, case_id: int, trigger: str = ShareDecision.Trigger.CASE_UPDATED, actor=None,
+                           role: str = "") -> ShareDecision | None:
+    """A case of the current hospital was refreshed (step 8): every partner that holds a
+    delivered share of it and would now receive different clinical content gets the
+    next version of that share, released through the same path as the first one
+    (consent, k-anonymity over the platform's population, the hospital's approval rule,
+    `data_release` with the partner's own pseudonym and the egress event) and delivered
+    by the same task. A version not sent yet is replaced by the newer one.
+
+    Returns the decision, or None when no partner needs an update (nothing written)."""
+    from apps.rarecases.models import RareCase
+
+    with transaction.atomic():
+        case = (RareCase.objects.select_related("patient", "diagnosis", "catalogue_entry")
+                .select_for_update(of=("self",)).filter(pk=case_id).first())
+        if case is None:
+            raise NotFoundError(_("No such rare case."), code="rare_case_not_found")
+        firsts = list(OutboundShare.objects.select_related("partner")
+                      .filter(case=case, version=1, status=OutboundShare.Status.DELIVERED).order_by("partner_id"))
+        if not firsts:
+            return None
+        records: dict[tuple, list[dict]] = {}
+
+        def records_for(categories: list[str]) -> list[dict]:
+            key = tuple(categories)
+            if key not in records:
+                records[key] = _share_records(case, categories=categories)
+            return records[key]
+
+        plans, waiting = [], []
+        for first in firsts:
+            plan = _update_plan(first, records_for)
+            if isinstance(plan, _UpdatePlan):
+                plans.append(plan)
+            elif plan:
+                waiting.append(_reason(plan, partner=first.partner.code))
+        if not plans and not waiting:
+            return None
+
+        low, high = float(setting_value("partners.share_index_low")), float(setting_value("partners.share_index_high"))
+        approval_required = bool(setting_value("partners.approval_required"))
+        mode = setting_value("partners.deidentify_mode")
+        inputs = {"settings": {"share_index_low": low, "share_index_high": high,
+                               "approval_required": approval_required, "deidentify_mode": mode,
+                               "k_anonymity": setting_value("partners.k_anonymity")},
+                  "icd10_code": case.icd10_code, "category": case.category,
+                  "versions": {plan.first.partner.code: plan.version for plan in plans}}
+        record = {"case": case, "trigger": trigger, "actor": actor, "role": role,
+                  "first_index": case.first_prediction_index, "second_index": case.second_prediction_index,
+                  "range_low": low, "range_high": high, "inputs": inputs, "decided_by": ShareDecision.DecidedBy.UPDATE,
+                  "matched_partners": [{"id": plan.first.partner.pk, "code": plan.first.partner.code,
+                                        "name": plan.first.partner.name, "categories": plan.categories,
+                                        "why": [f"holds:{plan.first.share_id}"]} for plan in plans]}
+        if not plans:
+            return _decision_create(**record, outcome=ShareDecision.Outcome.ALREADY_SHARED, reasons=waiting)
+        consented = consent_check(case.patient, ConsentPurpose.PARTNER_SHARING)
+        inputs["consent"] = consented
+        if not consented:
+            return _decision_create(**record, outcome=ShareDecision.Outcome.NO_CONSENT,
+                                    reasons=[_reason("no_consent"), *waiting])
+        check = quasi_identifier_check(patient=case.patient, mode=mode)
+        inputs["k_anonymity"] = check.as_dict()
+        if not check.passed:
+            return _decision_create(**record, outcome=ShareDecision.Outcome.K_ANONYMITY_BLOCKED,
+                                    reasons=[_reason("k_anonymity_blocked", population=check.population,
+                                                     k=check.k_required), *waiting])
+        outcome = ShareDecision.Outcome.AWAITING_APPROVAL if approval_required else ShareDecision.Outcome.QUEUED
+        reasons = [_reason(outcome.value, partner=plan.first.partner.code, version=plan.version) for plan in plans]
+        try:
+            with transaction.atomic():
+                for plan in plans:
+                    if plan.superseded is not None:
+                        _share_close(plan.superseded, status=OutboundShare.Status.CANCELLED, reason="superseded")
+                decision = _decision_create(**record, outcome=outcome, reasons=reasons + waiting)
+                for plan in plans:
+                    share = OutboundShare.objects.create(
+                        hospital_id=case.hospital_id, decision=decision, case=case, patient_id=case.patient_id,
+                        partner=plan.first.partner, origin=plan.first, version=plan.version,
+                        approval_required=approval_required, data_categories=plan.categories,
+                        content_sha256=plan.digest, status=OutboundShare.Status.AWAITING_APPROVAL)
+                    if not approval_required:
+                        _share_release(share, actor=actor, role=role, check=check)
+                if approval_required:
+                    publish("partners.share_awaiting_approval",
+                            {"decision": decision.pk, "case": case.pk, "update": True,
+                             "partners": [plan.first.partner.code for plan in plans]},
+                            hospital_id=case.hospital_id, roles=[Role.COMPLIANCE_OFFICER])
+        except DomainError as error:
+            return _decision_create(**record, outcome=ShareDecision.Outcome.REFUSED,
+                                    reasons=[_reason(error.code, message=error.message), *waiting])
+        return decision
 
 
 def _share_for_review(share_pk) -> OutboundShare:
@@ -608,7 +768,7 @@ def share_delivery_begin(*, share_pk: int) -> DeliveryPlan | DeliveryWait | None
     """Claim the share for one attempt, in the current hospital. None: nothing to
     send (delivered, cancelled, ...). A wait: the partner is suspended."""
     with transaction.atomic():
-        share = (OutboundShare.objects.select_for_update(of=("self",)).select_related("partner", "case")
+        share = (OutboundShare.objects.select_for_update(of=("self",)).select_related("partner", "case", "origin")
                  .filter(pk=share_pk).first())
         if share is None or share.status not in (OutboundShare.Status.QUEUED, OutboundShare.Status.RETRYING,
                                                  OutboundShare.Status.SENDING):
@@ -630,7 +790,7 @@ def share_delivery_begin(*, share_pk: int) -> DeliveryPlan | DeliveryWait | None
         share.save(update_fields=["status", "attempts"])
         return DeliveryPlan(url=inbound_url(partner.endpoint_url), body=share.payload.encode(),
                             key=signing.key_decode(partner.hmac_key), partner_id=partner.our_id_at_partner,
-                            share_id=str(share.share_id), attempt=share.attempts,
+                            share_id=str(share.partner_share_id), attempt=share.attempts,
                             timeout=float(setting_value("partners.timeout_seconds")))
 
 
@@ -696,8 +856,12 @@ def share_delivery_finish(*, share_pk: int, attempt: int, result: DeliveryResult
             audit_record(action="partners.share_delivered", hospital_id=share.hospital_id,
                          object_type="outbound_share", object_id=share.pk, patient_id=share.patient_id,
                          detail={"share_id": str(share.share_id), "partner": share.partner.code,
-                                 "attempts": share.attempts, "record_at_partner": share.partner_record_id})
-            case_access_record(case=share.case, kind="share", channel=f"partner:{share.partner.code}")
+                                 "version": share.version, "attempts": share.attempts,
+                                 "record_at_partner": share.partner_record_id})
+            if share.version == 1:
+                # The case reached one more party: a use for the propagation index. An
+                # update reaches the same party again and is not counted.
+                case_access_record(case=share.case, kind="share", channel=f"partner:{share.partner.code}")
             return None
         if outcome == ShareAttempt.Outcome.RETRY:
             delay = retry_delay(share.attempts)
@@ -742,8 +906,12 @@ class InboundRefused(DomainError):
 @dataclass(frozen=True)
 class InboundResult:
     case: ExternalRareCase
-    created: bool
+    outcome: str  # stored (a new case), updated (a newer version replaced it), duplicate (already held)
     partner: SharingPartner
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "stored"
 
 
 def _header(headers, name: str) -> str:
@@ -787,10 +955,51 @@ def inbound_partner_verify(*, headers, body: bytes) -> tuple[SharingPartner, str
     return partner, nonce, share_id
 
 
+def _bundle_received(body: bytes, *, share_id: str):
+    try:
+        data = parse_json_body(body)
+        return data, share_bundle_validate(data, share_id=share_id)
+    except BundleInvalid as invalid:
+        raise InboundRefused(400, "bundle_invalid", invalid.message, invalid.fields) from None
+
+
+def _received_fields(received, data) -> dict:
+    return {"bundle": data, "version": received.version, "pseudonym": received.pseudonym, "sex": received.sex,
+            "age_band": received.age_band, "region": received.region, "icd10_code": received.icd10_code,
+            "diagnosis_text": received.diagnosis_text, "category": received.category,
+            "observations": received.observations,
+            "matches_our_focus": our_focus_covers(icd10_code=received.icd10_code, category=received.category,
+                                                  related_codes=received.related_codes)}
+
+
+def _external_case_apply(case: ExternalRareCase, *, data, received, digest: str) -> str:
+    """A version of a case we hold (the row locked): the same body is a repeat, a newer
+    version replaces the stored data in place, the same or an older version with
+    another body is refused."""
+    if case.body_sha256 == digest:
+        return "duplicate"
+    if received.version == case.version:
+        raise InboundRefused(409, "idempotency_conflict", _("This share id and version were used for another body; "
+                                                            "send a change as the next version."),
+                             {"meta.versionId": [str(received.version)]})
+    if received.version < case.version:
+        raise InboundRefused(409, "version_outdated", _("A newer version of this share is stored here; an older "
+                                                        "one never replaces it."),
+                             {"meta.versionId": [str(received.version)], "stored_version": [str(case.version)]})
+    for name, value in _received_fields(received, data).items():
+        setattr(case, name, value)
+    case.body_sha256, case.updated_at = digest, timezone.now()
+    case.save()
+    return "updated"
+
+
 def inbound_share_receive(*, headers, body: bytes) -> InboundResult:
     """Verify, refuse a replay, validate the Bundle and store it, all or nothing.
-    A share id already stored for the partner returns the stored record (the
-    partner retried); the same id with another body is a conflict."""
+
+    One record per partner and share id: a new share id is stored; the same body
+    again (the partner retried) returns the stored record; a higher
+    Bundle.meta.versionId replaces the stored case's data in place (an update); the
+    same version with another body, or an older version, is a 409 and changes nothing."""
     partner, nonce, share_id = inbound_partner_verify(headers=headers, body=body)
     digest = hashlib.sha256(body).hexdigest()
     window = int(setting_value("partners.timestamp_window_seconds"))
@@ -802,37 +1011,35 @@ def inbound_share_receive(*, headers, body: bytes) -> InboundResult:
         except IntegrityError:
             raise InboundRefused(409, "replay", _("This nonce was used already: a request is never accepted twice; "
                                                   "sign a new one.")) from None
-        existing = ExternalRareCase.objects.filter(partner=partner, share_id=share_id).first()
-        if existing is None:
-            try:
-                data = parse_json_body(body)
-                received = share_bundle_validate(data, share_id=share_id)
-            except BundleInvalid as invalid:
-                raise InboundRefused(400, "bundle_invalid", invalid.message, invalid.fields) from None
-            try:
-                with transaction.atomic():
-                    case = ExternalRareCase.objects.create(
-                        partner=partner, share_id=share_id, body_sha256=digest, bundle=data,
-                        pseudonym=received.pseudonym, sex=received.sex, age_band=received.age_band,
-                        region=received.region, icd10_code=received.icd10_code,
-                        diagnosis_text=received.diagnosis_text, category=received.category,
-                        observations=received.observations,
-                        matches_our_focus=our_focus_covers(icd10_code=received.icd10_code,
-                                                           category=received.category,
-                                                           related_codes=received.related_codes))
-                created = True
-            except IntegrityError:  # the same share arriving twice at once
-                case, created = ExternalRareCase.objects.get(partner=partner, share_id=share_id), False
+        # Locked: two versions of one share arriving at once are applied one after the other.
+        held = ExternalRareCase.objects.select_for_update().filter(partner=partner, share_id=share_id)
+        case = held.first()
+        previous_version = case.version if case is not None else None
+        if case is not None and case.body_sha256 == digest:
+            outcome = "duplicate"
         else:
-            case, created = existing, False
-        if not created and case.body_sha256 != digest:
-            raise InboundRefused(409, "idempotency_conflict", _("This share id was used for another body."))
+            data, received = _bundle_received(body, share_id=share_id)
+            if case is None:
+                try:
+                    with transaction.atomic():
+                        case = ExternalRareCase.objects.create(partner=partner, share_id=share_id,
+                                                               body_sha256=digest, **_received_fields(received, data))
+                    outcome = "stored"
+                except IntegrityError:  # the same share arriving twice at once
+                    case = held.get()
+                    previous_version = case.version
+                    outcome = _external_case_apply(case, data=data, received=received, digest=digest)
+            else:
+                outcome = _external_case_apply(case, data=data, received=received, digest=digest)
         SharingPartner.objects.filter(pk=partner.pk).update(last_inbound_at=timezone.now())
-        audit_record(action="partners.inbound_received" if created else "partners.inbound_repeated",
-                     hospital_id=None, object_type="external_rare_case", object_id=case.pk,
-                     detail={"partner": partner.code, "share_id": share_id, "icd10_code": case.icd10_code,
-                             "sha256": digest})
-    return InboundResult(case=case, created=created, partner=partner)
+        detail = {"partner": partner.code, "share_id": share_id, "icd10_code": case.icd10_code, "sha256": digest,
+                  "version": case.version}
+        if outcome == "updated":
+            detail["previous_version"] = previous_version
+        audit_record(action={"stored": "partners.inbound_received", "updated": "partners.inbound_updated",
+                             "duplicate": "partners.inbound_repeated"}[outcome],
+                     hospital_id=None, object_type="external_rare_case", object_id=case.pk, detail=detail)
+    return InboundResult(case=case, outcome=outcome, partner=partner)
 
 
 def inbound_nonces_purge() -> int:

@@ -1,7 +1,8 @@
 """Step 8: keeping a case alive. Every second preset period, a case's retrieval
 feature is rebuilt (new findings), related data are retrieved by it through the
 registered providers (related.py), stored on the case, and what is new is pushed
-to the doctors who follow the case over /ws/v1/events/ (`rare_case.updated`)."""
+to the doctors who follow the case over /ws/v1/events/ (`rare_case.updated`).
+`case_refreshed` tells other apps (partners: updates of shared cases) every time."""
 
 import datetime
 
@@ -17,7 +18,7 @@ from .declared_settings import SECOND_PERIOD_DAYS
 from .models import CaseFollow, RareCase
 from .related import related_items
 from .services import index_entry_upsert, retrieval_feature_build
-from .signals import announce, case_kept_alive
+from .signals import announce, case_kept_alive, case_refreshed
 
 MAX_STORED_ITEMS = 100
 DUE_BATCH = 200
@@ -55,6 +56,7 @@ def case_keep_alive(*, case_id: int, actor=None, role: str = "") -> RareCase | N
                 new_items.append(item)
         case.related_data = {"items": items[:MAX_STORED_ITEMS], "refreshed_at": now.isoformat(),
                              "new": len(new_items)}
+        feature_changed = case.retrieval_feature != feature
         case.retrieval_feature = feature
         case.kept_alive_at = now
         case.save(update_fields=["related_data", "retrieval_feature", "kept_alive_at", "updated_at"])
@@ -72,4 +74,5 @@ def case_keep_alive(*, case_id: int, actor=None, role: str = "") -> RareCase | N
             }, user_ids=followers, hospital_id=case.hospital_id)
         if new_items:
             announce(case_kept_alive, case=case, new_items=new_items)
+        announce(case_refreshed, case=case, feature_changed=feature_changed)
     return case

@@ -9,6 +9,11 @@ The partners app decides and shares there (step 7).
 `case_kept_alive(sender=RareCase, case=case, new_items=[...])` is sent after step 8
 stored new related data for a case (same context rules).
 
+`case_refreshed(sender=RareCase, case=case, feature_changed=bool)` is sent after every
+step 8 refresh of a case, new related data or not: the retrieval feature was rebuilt
+and the case may have changed (new findings, lab results). The partners app sends
+partners that hold the case its new version there.
+
 A receiver that raises is logged and its writes are rolled back to a savepoint; the
 registry's writes stand."""
 
@@ -21,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 prediction_indexes_ready = Signal()
 case_kept_alive = Signal()
+case_refreshed = Signal()
 
 
 def announce(signal: Signal, **kwargs) -> None:

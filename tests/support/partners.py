@@ -99,3 +99,12 @@ def lab_report_make(hospital, patient):
         LabItem.objects.create(hospital_id=hospital.pk, report=report, position=2, code="PLT", name="血小板",
                                value=62.0, unit="10^9/L", range_low=125, range_high=350, flag="L")
     return report
+
+
+def refresh(case) -> None:
+    """Step 8 for one case (the registry's keep-alive), as its periodic task runs it:
+    the retrieval feature rebuilt, related data retrieved, `case_refreshed` sent."""
+    from apps.rarecases.keepalive import case_keep_alive
+
+    with tenant_context(case.hospital_id):
+        case_keep_alive(case_id=case.pk)

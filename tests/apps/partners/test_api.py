@@ -134,6 +134,16 @@ def test_an_officer_approves_through_the_api(hospital_a, officer_a, hospital_adm
     assert again.status_code == 409 and again.json()["error"]["code"] == "share_not_awaiting_approval"
 
 
+def test_the_share_log_tells_an_update_from_a_first_share(hospital_a, officer_a, awaiting_update):
+    update = client_for(officer_a).get(f"{BASE}shares/{awaiting_update.pk}/").json()
+    assert (update["version"], update["origin"], update["status"]) == (2, awaiting_update.origin_id,
+                                                                      "awaiting_approval")
+    decision = client_for(officer_a).get(f"{BASE}decisions/{update['decision']}/").json()
+    assert (decision["trigger"], decision["decided_by"], decision["outcome"]) == \
+        ("case_updated", "update", "awaiting_approval")
+    assert decision["shares"][0]["version"] == 2
+
+
 def test_a_rejection_needs_a_note(officer_a, awaiting_share):
     client = client_for(officer_a)
     response = client.post(f"{BASE}shares/{awaiting_share.pk}/reject/", {}, format="json")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/partners/inbound/"
 
 
-def bundle(share_id: str, **case) -> bytes:
+def bundle(share_id: str, version: int = 1, **case) -> bytes:
     record = {"record": "case", "pseudonym": "a1b2c3", "sex": "F", "age": "45-49", "region": "1101",
               "icd10_code": "E75.2", "diagnosis": "戈谢病", "category": "E70-E90", "diagnosed_at": "2026-11",
               "rare_feature": 0.4, **case}
@@ -27,7 +27,7 @@ def bundle(share_id: str, **case) -> bytes:
            "item_name": "血红蛋白", "value": 98.0, "unit": "g/L", "range_low": 115.0, "range_high": 150.0, "flag": "L"}
     return share_bundle_build(records=[record, lab], share_id=share_id, mode="pseudonymise",
                               categories=["condition", "observation", "diagnostic_report"], platform_code="origin",
-                              platform_name="").encode()
+                              platform_name="", version=version).encode()
 
 
 @pytest.fixture
@@ -79,6 +79,106 @@ def test_the_same_share_id_with_another_body_is_a_conflict(client, origin):
     assert post(client, bundle(share_id), key=key).status_code == 201
     response = post(client, bundle(share_id, icd10_code="E75.0"), key=key)
     assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_a_newer_version_replaces_the_case_held_in_place(client, origin):
+    partner, key = origin
+    share_id = str(uuid.uuid4())
+    first = post(client, bundle(share_id), key=key)
+    assert first.status_code == 201 and first.json()["version"] == 1
+
+    update = post(client, bundle(share_id, version=2, icd10_code="E75.0", diagnosis="GM2 神经节苷脂贮积症"), key=key)
+
+    assert update.status_code == 200, update.json()
+    assert update.json()["status"] == "updated" and update.json()["version"] == 2
+    assert update.json()["id"] == first.json()["id"]
+    [stored] = ExternalRareCase.objects.all()
+    assert (stored.version, stored.icd10_code, stored.diagnosis_text) == (2, "E75.0", "GM2 神经节苷脂贮积症")
+    assert stored.bundle["meta"]["versionId"] == "2" and stored.updated_at is not None
+    event = AuditEvent.objects.get(action="partners.inbound_updated")
+    assert (event.detail["version"], event.detail["previous_version"]) == (2, 1)
+
+
+def test_an_older_version_never_replaces_a_newer_one(client, origin):
+    _partner, key = origin
+    share_id = str(uuid.uuid4())
+    assert post(client, bundle(share_id), key=key).status_code == 201
+    assert post(client, bundle(share_id, version=3, diagnosis="第三版"), key=key).status_code == 200
+    nonces = InboundNonce.objects.count()
+
+    late = post(client, bundle(share_id, version=2, diagnosis="第二版"), key=key)  # out of order
+    replayed_first = post(client, bundle(share_id), key=key)  # a copy of version 1 sent again
+
+    for response in (late, replayed_first):
+        assert response.status_code == 409, response.content
+        error = response.json()["error"]
+        assert error["code"] == "version_outdated" and error["fields"]["stored_version"] == ["3"]
+    stored = ExternalRareCase.objects.get()
+    assert stored.version == 3 and stored.diagnosis_text == "第三版"
+    assert InboundNonce.objects.count() == nonces  # refused: nothing written
+    assert AuditEvent.objects.filter(action="partners.inbound_refused", detail__code="version_outdated").count() == 2
+
+
+def test_the_same_update_delivered_twice_is_stored_once(client, origin):
+    _partner, key = origin
+    share_id = str(uuid.uuid4())
+    assert post(client, bundle(share_id), key=key).status_code == 201
+    body = bundle(share_id, version=2, diagnosis="更新")
+
+    first, again = post(client, body, key=key), post(client, body, key=key)
+
+    assert (first.status_code, first.json()["status"]) == (200, "updated")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert again.json()["id"] == first.json()["id"] and again.json()["version"] == 2
+    assert ExternalRareCase.objects.count() == 1
+    assert AuditEvent.objects.filter(action="partners.inbound_updated").count() == 1
+
+
+def test_the_same_version_with_another_body_is_a_conflict(client, origin):
+    _partner, key = origin
+    share_id = str(uuid.uuid4())
+    post(client, bundle(share_id), key=key)
+    assert post(client, bundle(share_id, version=2, diagnosis="甲"), key=key).status_code == 200
+
+    response = post(client, bundle(share_id, version=2, diagnosis="乙"), key=key)
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_conflict"
+    assert ExternalRareCase.objects.get().diagnosis_text == "甲"
+
+
+def test_a_later_version_of_a_share_not_held_is_stored(client, origin):
+    # every version is the whole case: one whose earlier versions never arrived is kept
+    _partner, key = origin
+    response = post(client, bundle(str(uuid.uuid4()), version=4), key=key)
+    assert response.status_code == 201 and response.json()["version"] == 4
+    assert ExternalRareCase.objects.get().version == 4
+
+
+def test_a_bundle_without_a_version_is_version_1(client, origin):
+    # as partners sent them before updates existed
+    _partner, key = origin
+    share_id = str(uuid.uuid4())
+    body = _tampered(share_id, lambda d: d["meta"].pop("versionId"))
+    assert post(client, body, key=key, share_id=share_id).status_code == 201
+    assert ExternalRareCase.objects.get().version == 1
+    newer = post(client, bundle(share_id, version=2), key=key)
+    assert newer.status_code == 200 and newer.json()["status"] == "updated"
+
+
+@pytest.mark.parametrize("version", ["0", "-1", "two", "1.5", "99999999999"])
+def test_a_version_that_is_not_a_positive_whole_number_is_refused(client, origin, version):
+    _partner, key = origin
+    share_id = str(uuid.uuid4())
+    post(client, bundle(share_id), key=key)
+    nonces = InboundNonce.objects.count()
+
+    response = post(client, _tampered(share_id, lambda d: d["meta"].update(versionId=version)), key=key,
+                    share_id=share_id)
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "bundle_invalid" and "meta.versionId" in error["fields"], error
+    assert ExternalRareCase.objects.get().version == 1 and InboundNonce.objects.count() == nonces
 
 
 def test_a_replayed_request_is_refused(client, origin):

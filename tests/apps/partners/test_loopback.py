@@ -3,7 +3,8 @@ itself behind pytest-django's live server (partner "peer" is this platform's inb
 endpoint, partner "origin" is how the inbound side knows the sender), through a
 loopback proxy that can fail. Delivery runs eagerly here (retries follow at once);
 tests/apps/partners/test_two_platforms.py does the same across two instances with a
-real Celery worker and the backoff on PostgreSQL + Redis."""
+real Celery worker and the backoff on PostgreSQL + Redis. The `proxy` and `loop`
+fixtures are in conftest.py (test_updates.py uses them too)."""
 
 import json
 
@@ -14,33 +15,13 @@ from apps.compliance.models import ConsentPurpose, ConsentRecord
 from apps.partners.fhir import PSEUDONYM_SYSTEM
 from apps.partners.models import ExternalRareCase, OutboundShare, ShareAttempt
 from apps.partners.services import partner_set_status, rare_case_share_decide, share_approve
-from apps.partners.signing import key_generate
 from apps.rarecases.models import RareCase
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
-from tests.fakes.flaky_proxy import FailurePlan, FlakyProxy
-from tests.support.partners import (consent, hospital_settings, partner_make, platform_settings, population,
-                                    rare_case_make)
+from tests.fakes.flaky_proxy import FailurePlan
+from tests.support.partners import consent, hospital_settings, rare_case_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def proxy(live_server):
-    with FlakyProxy(live_server.url) as running:
-        yield running
-
-
-@pytest.fixture
-def loop(sharing, proxy, hospital_a):
-    """Both ends of the link on this platform, with one shared key."""
-    key = key_generate()
-    peer, _k = partner_make(sharing, code="peer", endpoint_url=proxy.url, our_id="origin", key=key)
-    # (not interconnected: this side only receives, so cases are not sent back to it)
-    origin, _k = partner_make(sharing, code="origin", name="Origin", our_id="peer", key=key, interconnected=False)
-    platform_settings(sharing, retry_base_seconds=0.01, max_attempts=4, timeout_seconds=20)
-    population(hospital_a, count=10)
-    return peer, origin
 
 
 def decide(case):

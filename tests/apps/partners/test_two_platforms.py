@@ -6,7 +6,9 @@ Covered here: the registry's signal -> decision -> release -> worker -> signed P
 -> the peer stores it; a partner down (retries with exponential backoff, then one
 copy); a replay refused; a wrong key and a revoked partner refused and the share
 failed without retries; approval required; consent withdrawn cancelling a pending
-share; no consent and the k-anonymity block stopping a share before anything leaves.
+share; no consent and the k-anonymity block stopping a share before anything leaves;
+an update of a delivered case (step 8) replacing the peer's copy, and an older
+version re-signed and sent again refused.
 """
 
 import datetime
@@ -21,7 +23,7 @@ from django.db import connection, connections
 from apps.compliance.models import ConsentRecord
 from apps.partners.models import OutboundShare, ShareAttempt, ShareDecision
 from apps.partners.services import share_approve
-from apps.partners.signing import key_generate
+from apps.partners.signing import key_decode, key_generate, signed_headers
 from apps.rarecases.models import RareCase
 from apps.rarecases.signals import prediction_indexes_ready
 from apps.tenancy.context import tenant_context
@@ -29,8 +31,8 @@ from apps.tenancy.roles import Role
 from tests.conftest import is_postgres
 from tests.fakes.flaky_proxy import FailurePlan, FlakyProxy
 from tests.support.celery_worker import route_ml_tasks_to, unique_queue, wait_until, worker_process
-from tests.support.partners import (consent, hospital_settings, partner_make, platform_settings, population,
-                                    rare_case_make)
+from tests.support.partners import (consent, hospital_settings, lab_report_make, partner_make, platform_settings,
+                                    population, rare_case_make, refresh)
 from tests.support.peer_platform import peer_platform
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
@@ -200,3 +202,37 @@ def test_no_consent_or_a_too_small_population_stops_the_share_before_anything_le
     with tenant_context(hospital_a.pk):
         assert not OutboundShare.objects.exists()
     assert proxy.seen == []
+
+
+def test_an_update_of_a_delivered_case_replaces_the_peers_copy(hospital_a, presets, peer, proxy, worker,
+                                                                 small_knowledge_graph):
+    link(presets, proxy)
+    case = rare_case_make(hospital_a, first=0.9)
+    refresh(case)
+    indexes_ready(case)
+    first = share_for(case)
+    assert first.status == "delivered", (first.status, first.status_reason, first.last_error)
+
+    # when the patient has a new lab report and step 8 refreshes the case
+    lab_report_make(hospital_a, case.patient)
+    refresh(case)
+
+    # then the worker delivers version 2 under the same share id, and the peer replaced its copy
+    def update_settled():
+        with tenant_context(hospital_a.pk):
+            return OutboundShare.objects.filter(origin=first, status__in=("delivered", "failed")).first()
+
+    update = wait_until(update_settled, timeout=180, interval=0.3)
+    assert (update.version, update.status) == (2, "delivered"), (update.status_reason, update.last_error)
+    [stored] = peer.external_cases(str(first.share_id))
+    assert stored["bundle"]["meta"]["versionId"] == "2"
+    assert sum(1 for e in stored["bundle"]["entry"] if e["resource"]["resourceType"] == "Observation") == 4
+
+    # and version 1, signed afresh and sent again, does not overwrite it
+    old_body = first.payload.encode()
+    headers = signed_headers(key=key_decode(KEYS["origin-good"]), partner_id="origin-good",
+                             idempotency_key=str(first.share_id), body=old_body, timestamp=int(time.time()))
+    late = httpx.post(peer.url + "/api/v1/partners/inbound/", content=old_body, headers=headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "version_outdated"
+    [stored] = peer.external_cases(str(first.share_id))
+    assert stored["bundle"]["meta"]["versionId"] == "2"

@@ -85,6 +85,16 @@ def test_an_officer_approves_on_the_share_page(client, officer_a, awaiting_share
     assert 'data-testid="payload"' in page and "PSEUDED" in page
 
 
+def test_an_update_shows_its_version_and_the_share_it_updates(client, officer_a, awaiting_update):
+    client = logged_in(client, officer_a)
+    page = client.get(reverse("partners_web:share", args=[awaiting_update.pk])).content.decode()
+    assert 'data-testid="share-version">2' in page
+    assert reverse("partners_web:share", args=[awaiting_update.origin_id]) in page
+    assert str(awaiting_update.origin.share_id) in page  # the Idempotency-Key the partner sees
+    assert 'data-testid="approve"' in page
+    assert "· v2" in client.get(reverse("partners_web:shares")).content.decode()
+
+
 def test_a_rejection_without_a_reason_stays_on_the_page_with_the_error(client, officer_a, awaiting_share):
     response = logged_in(client, officer_a).post(reverse("partners_web:share-reject", args=[awaiting_share.pk]), {})
     assert response.status_code == 400

@@ -19,7 +19,7 @@ from apps.rarecases.models import CaseFollow, RareCase
 from apps.rarecases.rarity import rarity_analyse
 from apps.rarecases.related import _PROVIDERS, register_related_provider
 from apps.rarecases.services import case_follow, case_unfollow, rare_case_index
-from apps.rarecases.signals import case_kept_alive
+from apps.rarecases.signals import case_kept_alive, case_refreshed
 from apps.realtime.groups import user_group
 from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
@@ -90,6 +90,22 @@ def test_a_second_refresh_marks_nothing_new_and_tells_no_one(gaucher_cases, hosp
         case_kept_alive.disconnect(dispatch_uid="heard")
     assert again.related_data["new"] == 0 and not any(item["new"] for item in again.related_data["items"])
     assert len(heard) == 1
+
+
+def test_every_refresh_tells_other_apps_the_case_was_refreshed(gaucher_cases, hospital_a):
+    # new related data or not: a shared case's partners may need its new findings
+    case = gaucher_cases
+    heard = []
+    case_refreshed.connect(lambda sender, **kw: heard.append((kw["case"].pk, kw["feature_changed"])), weak=False,
+                           dispatch_uid="heard-refreshed")
+    try:
+        with tenant_context(hospital_a.pk):
+            case_keep_alive(case_id=case.pk)
+            RareCase.objects.filter(pk=case.pk).update(retrieval_feature={"codes": [case.icd10_code]})
+            case_keep_alive(case_id=case.pk)
+    finally:
+        case_refreshed.disconnect(dispatch_uid="heard-refreshed")
+    assert heard == [(case.pk, False), (case.pk, True)]
 
 
 def test_cases_are_due_again_after_the_second_period(gaucher_cases, hospital_a, django_capture_on_commit_callbacks):
