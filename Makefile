@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 REQUIREMENTS := requirements/base.txt requirements/ml.txt requirements/dev.txt
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install system-packages migrate seed bench clean
+.PHONY: run test install system-packages migrate seed bench clean ner-default
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: install
 	$(PY) bench/model_switch.py
 	$(PY) bench/reminders_dispatch.py
 	$(PY) bench/tips_recommendation.py
+
+# Retrain the shipped NER default (docs/nlp.md); needs the CCKS 2019 and CMeEE data sets.
+ner-default: install
+	@test -n "$(CCKS)" -a -n "$(CMEEE)" || { echo "usage: make ner-default CCKS=DIR CMEEE=DIR"; exit 2; }
+	scripts/train_ner_default.sh $(CCKS) $(CMEEE)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

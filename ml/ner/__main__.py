@@ -51,7 +51,9 @@ def _ensemble(args) -> int:
     configure_logging()
     card = combine(args.members, args.out, data=args.data, command=" ".join(["python -m ml.ner"] + sys.argv[1:]),
                    estimate_from=args.estimate_from or "")
-    print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], **_dev_figures(card)}))
+    estimate = card.get("recipe_estimate")
+    print(json.dumps({"out": args.out, "members": [m["dev_f1"] for m in card["members"]], **_dev_figures(card),
+                      **({"recipe_dev_f1": estimate["dev_strict"]["micro"]["f1"]} if estimate else {})}))
     return 0
 
 
