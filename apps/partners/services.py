@@ -306,29 +306,45 @@ def _in_range(value, low: float, high: float) -> bool:
     return value is not None and low <= value <= high
 
 
+def _case_locked(case_id: int):
+    """The rare case of the current hospital, locked so two decisions on one case
+    cannot both create shares; 404 rare_case_not_found when there is none."""
+    from apps.rarecases.models import RareCase
+
+    case = (RareCase.objects.select_related("patient", "diagnosis", "catalogue_entry")
+            .select_for_update(of=("self",)).filter(pk=case_id).first())
+    if case is None:
+        raise NotFoundError(_("No such rare case."), code="rare_case_not_found")
+    return case
+
+
+def _decision_basis(case, *, trigger: str, actor, role: str) -> tuple[tuple, dict]:
+    """The hospital's sharing policy as it stands ((index low, index high, approval
+    required, de-identification mode)) and the fields every ShareDecision on `case`
+    records, its `inputs` included, so each decision says what it was made on."""
+    low, high = float(setting_value("partners.share_index_low")), float(setting_value("partners.share_index_high"))
+    approval_required = bool(setting_value("partners.approval_required"))
+    mode = setting_value("partners.deidentify_mode")
+    inputs = {"settings": {"share_index_low": low, "share_index_high": high,
+                           "approval_required": approval_required, "deidentify_mode": mode,
+                           "k_anonymity": setting_value("partners.k_anonymity")},
+              "icd10_code": case.icd10_code, "category": case.category}
+    record = {"case": case, "trigger": trigger, "actor": actor, "role": role,
+              "first_index": case.first_prediction_index, "second_index": case.second_prediction_index,
+              "range_low": low, "range_high": high, "inputs": inputs}
+    return (low, high, approval_required, mode), record
+
+
 def rare_case_share_decide(*, case_id: int, trigger: str = ShareDecision.Trigger.INDEXES_READY, actor=None,
                            role: str = "") -> ShareDecision:
     """Step 7 for one case of the current hospital: if the first prediction index is
     inside the preset range find the matching partners and share; else check the
     second index the same way. Always records a ShareDecision with its inputs."""
-    from apps.rarecases.models import RareCase
 
     with transaction.atomic():
-        # Locked so two decisions on one case cannot both create shares.
-        case = (RareCase.objects.select_related("patient", "diagnosis", "catalogue_entry")
-                .select_for_update(of=("self",)).filter(pk=case_id).first())
-        if case is None:
-            raise NotFoundError(_("No such rare case."), code="rare_case_not_found")
-        low, high = float(setting_value("partners.share_index_low")), float(setting_value("partners.share_index_high"))
-        approval_required = bool(setting_value("partners.approval_required"))
-        mode = setting_value("partners.deidentify_mode")
-        inputs = {"settings": {"share_index_low": low, "share_index_high": high,
-                               "approval_required": approval_required, "deidentify_mode": mode,
-                               "k_anonymity": setting_value("partners.k_anonymity")},
-                  "icd10_code": case.icd10_code, "category": case.category}
-        record = {"case": case, "trigger": trigger, "actor": actor, "role": role,
-                  "first_index": case.first_prediction_index, "second_index": case.second_prediction_index,
-                  "range_low": low, "range_high": high, "inputs": inputs}
+        case = _case_locked(case_id)
+        (low, high, approval_required, mode), record = _decision_basis(case, trigger=trigger, actor=actor, role=role)
+        inputs = record["inputs"]
 
         if low > high:
             return _decision_create(**record, decided_by=ShareDecision.DecidedBy.NONE,
@@ -590,13 +606,9 @@ def rare_case_share_update(*, case_id: int, trigger: str = ShareDecision.Trigger
     by the same task. A version not sent yet is replaced by the newer one.
 
     Returns the decision, or None when no partner needs an update (nothing written)."""
-    from apps.rarecases.models import RareCase
 
     with transaction.atomic():
-        case = (RareCase.objects.select_related("patient", "diagnosis", "catalogue_entry")
-                .select_for_update(of=("self",)).filter(pk=case_id).first())
-        if case is None:
-            raise NotFoundError(_("No such rare case."), code="rare_case_not_found")
+        case = _case_locked(case_id)
         firsts = list(OutboundShare.objects.select_related("partner")
                       .filter(case=case, version=1, status=OutboundShare.Status.DELIVERED).order_by("partner_id"))
         if not firsts:
@@ -619,20 +631,13 @@ def rare_case_share_update(*, case_id: int, trigger: str = ShareDecision.Trigger
         if not plans and not waiting:
             return None
 
-        low, high = float(setting_value("partners.share_index_low")), float(setting_value("partners.share_index_high"))
-        approval_required = bool(setting_value("partners.approval_required"))
-        mode = setting_value("partners.deidentify_mode")
-        inputs = {"settings": {"share_index_low": low, "share_index_high": high,
-                               "approval_required": approval_required, "deidentify_mode": mode,
-                               "k_anonymity": setting_value("partners.k_anonymity")},
-                  "icd10_code": case.icd10_code, "category": case.category,
-                  "versions": {plan.first.partner.code: plan.version for plan in plans}}
-        record = {"case": case, "trigger": trigger, "actor": actor, "role": role,
-                  "first_index": case.first_prediction_index, "second_index": case.second_prediction_index,
-                  "range_low": low, "range_high": high, "inputs": inputs, "decided_by": ShareDecision.DecidedBy.UPDATE,
-                  "matched_partners": [{"id": plan.first.partner.pk, "code": plan.first.partner.code,
-                                        "name": plan.first.partner.name, "categories": plan.categories,
-                                        "why": [f"holds:{plan.first.share_id}"]} for plan in plans]}
+        (_low, _high, approval_required, mode), record = _decision_basis(case, trigger=trigger, actor=actor, role=role)
+        inputs = record["inputs"]
+        inputs["versions"] = {plan.first.partner.code: plan.version for plan in plans}
+        record.update(decided_by=ShareDecision.DecidedBy.UPDATE,
+                      matched_partners=[{"id": plan.first.partner.pk, "code": plan.first.partner.code,
+                                         "name": plan.first.partner.name, "categories": plan.categories,
+                                         "why": [f"holds:{plan.first.share_id}"]} for plan in plans])
         if not plans:
             return _decision_create(**record, outcome=ShareDecision.Outcome.ALREADY_SHARED, reasons=waiting)
         consented = consent_check(case.patient, ConsentPurpose.PARTNER_SHARING)

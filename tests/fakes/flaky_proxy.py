@@ -95,6 +95,22 @@ class FlakyProxy:
         finally:
             connection.close()
 
+    def lose_first_answer(self) -> list[int]:
+        """From now on requests reach the partner, but the first answer to come back is
+        replaced by a 503 (a load balancer failing after the partner's write). Returns
+        the list the partner's real status codes are appended to."""
+        original, answers = self.forward, []
+
+        def forward_then_fail(path, headers, body):
+            status, response_headers, answer = original(path, headers, body)
+            answers.append(status)
+            if len(answers) == 1:
+                return 503, [("Content-Type", "application/json")], b"{}"
+            return status, response_headers, answer
+
+        self.forward = forward_then_fail
+        return answers
+
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]

@@ -73,17 +73,7 @@ def test_a_partner_that_is_down_gets_the_share_after_retries(hospital_a, loop, p
 def test_a_lost_acknowledgement_does_not_make_a_second_copy(hospital_a, loop, proxy):
     # Given a partner that stores the share but whose answer never arrives (a 503 from
     # its load balancer after the write): the proxy forwards, then we break the reply
-    original = proxy.forward
-    answers = []
-
-    def forward_then_fail(path, headers, body):
-        status, response_headers, answer = original(path, headers, body)
-        answers.append(status)
-        if len(answers) == 1:
-            return 503, [("Content-Type", "application/json")], b"{}"
-        return status, response_headers, answer
-
-    proxy.forward = forward_then_fail
+    answers = proxy.lose_first_answer()
     share = share_of(decide(rare_case_make(hospital_a)))
 
     # then the retry found the stored record: delivered once, one copy at the partner

@@ -190,17 +190,8 @@ def test_a_newer_change_replaces_an_update_not_sent_yet(hospital_a, loop, proxy,
 def test_an_update_is_retried_and_a_lost_acknowledgement_stores_it_once(hospital_a, loop, proxy):
     case, _first = shared_case(hospital_a)
     # Given the partner stores version 2 but its answer is lost once, after one dropped request
-    original, answers = proxy.forward, []
-
-    def forward_then_fail(path, headers, body):
-        status, response_headers, answer = original(path, headers, body)
-        answers.append(status)
-        if len(answers) == 1:
-            return 503, [("Content-Type", "application/json")], b"{}"
-        return status, response_headers, answer
-
     proxy.plan = FailurePlan(first=len(proxy.seen) + 1, mode="drop")
-    proxy.forward = forward_then_fail
+    answers = proxy.lose_first_answer()
     lab_report_make(hospital_a, case.patient)
     refresh(case)
 
