@@ -12,9 +12,21 @@ from .selectors import CLINICAL_ROLES, entity_search
 from .services import API_MAX_CHARACTERS, entities_extract
 
 
+class StringOnlyField(serializers.CharField):
+    """A JSON string and nothing else: DRF's CharField would take 5 or true as the
+    text "5" or "True", and a client sending the wrong field deserves a 400."""
+
+    default_error_messages = {"not_a_string": _("Must be a string.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 class TextInputSerializer(serializers.Serializer):
     # no max_length here: the service refuses long text with its own error code
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    text = StringOnlyField(allow_blank=True, trim_whitespace=False)
 
 
 class FoundEntitySerializer(serializers.Serializer):

@@ -28,17 +28,27 @@ def sequence_score(emissions, tags, mask, trans, start, end):
     return emit + moves + tf.gather(start, tags[:, 0]) + tf.gather(end, last)
 
 
+def _longer_than_one(emissions):
+    # A batch one character wide has no transitions: the scans below must not run at
+    # all then (in a traced graph, stacking the results of zero steps of unknown
+    # shape fails), so each is behind a tf.cond that only runs the branch it takes.
+    return tf.shape(emissions)[1] > 1
+
+
 def log_partition(emissions, mask, trans, start, end):
     alpha0 = start[None, :] + emissions[:, 0]
-    steps = (tf.transpose(emissions[:, 1:], [1, 0, 2]), tf.transpose(mask[:, 1:]))
 
-    def step(alpha, inputs):
-        emit, m = inputs
-        nxt = tf.reduce_logsumexp(alpha[:, :, None] + trans[None], axis=1) + emit
-        return tf.where(m[:, None], nxt, alpha)
+    def forward():
+        steps = (tf.transpose(emissions[:, 1:], [1, 0, 2]), tf.transpose(mask[:, 1:]))
 
-    alphas = tf.scan(step, steps, initializer=alpha0)
-    final = tf.cond(tf.shape(emissions)[1] > 1, lambda: alphas[-1], lambda: alpha0)
+        def step(alpha, inputs):
+            emit, m = inputs
+            nxt = tf.reduce_logsumexp(alpha[:, :, None] + trans[None], axis=1) + emit
+            return tf.where(m[:, None], nxt, alpha)
+
+        return tf.scan(step, steps, initializer=alpha0)[-1]
+
+    final = tf.cond(_longer_than_one(emissions), forward, lambda: alpha0)
     return tf.reduce_logsumexp(final + end[None, :], axis=1)
 
 
@@ -48,6 +58,15 @@ def log_likelihood(emissions, tags, mask, trans, start, end):
 
 def viterbi(emissions, mask, trans, start, end):
     """Best tag sequence per row (padding positions repeat the last real tag)."""
+
+    def one_character():
+        final = start[None, :] + emissions[:, 0] + end[None, :]
+        return tf.argmax(final, axis=1, output_type=tf.int32)[:, None], tf.reduce_max(final, axis=1)
+
+    return tf.cond(_longer_than_one(emissions), lambda: _viterbi_steps(emissions, mask, trans, start, end), one_character)
+
+
+def _viterbi_steps(emissions, mask, trans, start, end):
     batch, n_tags = tf.shape(emissions)[0], tf.shape(emissions)[2]
     score0 = start[None, :] + emissions[:, 0]
     steps = (tf.transpose(emissions[:, 1:], [1, 0, 2]), tf.transpose(mask[:, 1:]))
@@ -62,7 +81,7 @@ def viterbi(emissions, mask, trans, start, end):
         return tf.where(m[:, None], best, score), tf.where(m[:, None], pointer, identity)
 
     scores, pointers = tf.scan(step, steps, initializer=(score0, identity))
-    final = tf.cond(tf.shape(emissions)[1] > 1, lambda: scores[-1], lambda: score0) + end[None, :]
+    final = scores[-1] + end[None, :]
     last = tf.argmax(final, axis=1, output_type=tf.int32)
 
     def back(tag, pointer):

@@ -37,7 +37,7 @@ def test_extraction_is_audited_without_the_text(doctor_a, active_ner, hospital_a
     assert event.detail["characters"] == len(CCKS_TEXTS[1][0]) and "text" not in event.detail
 
 
-@pytest.mark.parametrize("text", ["", "   \n", "Hello, world.", "\x07\x1b[31m胃癌\u200b", "🙂" * 300])
+@pytest.mark.parametrize("text", ["", "5", "癌", "   \n", "Hello, world.", "\x07\x1b[31m胃癌\u200b", "🙂" * 300])
 def test_empty_or_odd_text_gives_a_valid_answer(doctor_a, active_ner, text):
     response = client_for(doctor_a).post(URL, {"text": text}, format="json")
     assert response.status_code == 200
@@ -56,7 +56,8 @@ def test_text_over_the_limit_is_a_400_with_a_code(doctor_a, active_ner):
     assert response.json()["error"]["code"] == "text_too_long"
 
 
-@pytest.mark.parametrize("body", ['{"text": ', '{"txt": "胃癌"}', '{"text": ["胃癌"]}', "[]"])
+@pytest.mark.parametrize("body", ['{"text": ', '{"txt": "胃癌"}', '{"text": ["胃癌"]}', "[]", '{"text": 5}', '{"text": true}',
+                                  '{"text": null}', '{"text": {"a": "胃癌"}}'])
 def test_malformed_bodies_are_400s(doctor_a, body):
     response = client_for(doctor_a).post(URL, body, content_type="application/json")
     assert response.status_code == 400

@@ -96,3 +96,31 @@ def test_allowed_transitions_for_bioes():
     assert not allowed[index["O"], index["E-A"]]
     assert allowed[index["E-A"], index["B-B"]] and allowed[index["S-A"], index["O"]]
     assert not start[index["I-A"]] and not end[index["B-A"]] and end[index["S-B"]]
+
+
+def test_one_character_batches_decode_and_score_inside_a_traced_graph():
+    # given a batch only one character wide, run through a graph traced for any shape
+    # (as the serving Tagger does): a scan over zero steps used to fail there
+    rng = np.random.default_rng(3)
+    emissions = rng.normal(size=(2, 1, 3)).astype(np.float32)
+    params = [tf.constant(rng.normal(size=s).astype(np.float32)) for s in ((3, 3), (3,), (3,))]
+    spec = [tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([None, None], tf.bool)]
+
+    @tf.function(input_signature=spec)
+    def decode(e, m):
+        return viterbi(e, m, *params)
+
+    @tf.function(input_signature=spec)
+    def partition(e, m):
+        return log_partition(e, m, *params)
+
+    mask = np.ones((2, 1), dtype=bool)
+    paths, best = decode(tf.constant(emissions), tf.constant(mask))
+    log_z = partition(tf.constant(emissions), tf.constant(mask)).numpy()
+    trans, start, end = (p.numpy() for p in params)
+    # then each row's tag is the enumeration's best, and log Z its log-sum
+    for row in range(2):
+        brute = _brute(emissions[row], 1, trans, start, end)
+        winner = max(brute, key=brute.get)
+        assert tuple(paths.numpy()[row]) == winner and best.numpy()[row] == pytest.approx(brute[winner], rel=1e-5)
+        assert log_z[row] == pytest.approx(np.log(np.exp(np.array(list(brute.values()))).sum()), rel=1e-5)
