@@ -3,7 +3,7 @@ from io import StringIO
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from apps.patients.models import Patient
+from apps.patients.models import Encounter, Patient
 from apps.core.demo_data import national_id_check_digit
 from apps.tenancy.models import Hospital, Membership
 
@@ -32,6 +32,14 @@ def test_seed_is_idempotent(db):
     output = _seed()
     assert (Hospital.objects.count(), Membership.objects.count(), Patient.unscoped_objects.count()) == counts
     assert "(0 new)" in output
+    assert "clinical records: 0 new" in output
+
+
+def test_seed_writes_a_few_clinical_records_for_the_ner_pages(db):
+    _seed()
+    records = Encounter.unscoped_objects.exclude(record_text="")
+    assert records.count() == 6 and {e.hospital.slug for e in records} == {"demo-a", "demo-b"}
+    assert all(e.attending and e.attending.username.startswith("doctor@") for e in records)
 
 
 def test_demo_national_ids_have_valid_check_digits(db):

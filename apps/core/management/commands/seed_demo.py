@@ -1,4 +1,5 @@
-"""Demo data for `make run`: two hospitals, a user of every role in each, patients.
+"""Demo data for `make run`: two hospitals, a user of every role in each, patients,
+booking sessions and a few clinical records.
 
 Idempotent: running it again changes nothing and prints the same summary.
 Users: <role>@<slug>.example, password demo-pass-2024.
@@ -12,6 +13,7 @@ from django.db import transaction
 
 from apps.booking.demo import demo_booking_seed
 from apps.core.demo_data import demo_person
+from apps.nlp.demo import demo_records_seed
 from apps.patients.models import Patient
 from apps.patients.services import patient_create
 from apps.tenancy.models import Department, Hospital, Membership
@@ -56,4 +58,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  patients: {total} ({total - existing} new)")
             experts, sessions = demo_booking_seed(hospital=hospital, admin=users[Role.HOSPITAL_ADMIN])
             self.stdout.write(f"  booking: {experts} experts, {sessions} new sessions")
+            records = demo_records_seed(hospital=hospital, doctor=users[Role.DOCTOR])
+            self.stdout.write(f"  clinical records: {records} new (structured by the NER task)")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/login/"))
