@@ -88,6 +88,7 @@ def combine(members: list[str], out: str, *, data: str, command: str = "", estim
 
     paths = [Path(m) for m in members]
     configs = check_members(paths)
+    estimate = _recipe_estimate(estimate_from)  # refused before anything is written
     out_path = Path(out)
     if out_path.resolve() in {p.resolve() for p in paths}:
         raise IncompatibleMembers("--out must not be one of the members")
@@ -127,7 +128,7 @@ def combine(members: list[str], out: str, *, data: str, command: str = "", estim
             for entry, c in zip(entries, member_cards)
         ],
         "training_minutes": round(sum(c.get("training_minutes") or 0 for c in member_cards), 2),
-        **_recipe_estimate(estimate_from),
+        **estimate,
         "command": command,
         "intended_use": member_cards[0].get("intended_use", ""),
         "limits": member_cards[0].get("limits", ""),

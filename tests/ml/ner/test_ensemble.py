@@ -133,6 +133,7 @@ def test_members_trained_on_every_record_combine_without_a_dev_score(members, tm
     assert estimate["from"] == "ensemble of 2 x cnn_crf"
     with pytest.raises(IncompatibleMembers, match="no dev scores"):
         combine([str(p) for p in paths], str(tmp_path / "again"), data=str(data), estimate_from=str(paths[0]))
+    assert not (tmp_path / "again").exists()  # refused before anything was written
     text = "患者因直肠癌行直肠癌根治术。"
     assert all(0 <= s.start < s.end <= len(text) for s in load_tagger(out).predict([text])[0])
 
