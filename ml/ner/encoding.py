@@ -30,6 +30,7 @@ class Featurizer:
         self.chars = chars
         self.bigrams = bigrams
         self.lexicon = lexicon
+        self.context = None  # a ContextStates (ml/ner/context.py) when config.context is not "none"
         self.segmenter = Segmenter(list(lexicon.words) if lexicon else []) if config.use_seg or config.uses_graph else None
 
     @property
@@ -67,6 +68,8 @@ class Featurizer:
             out["seg"] = segmenter.features(norm, words)
         if lexicon:
             out["lex"] = lexicon.features(norm)
+        if self.config.context != "none":
+            out["context"] = self.context(text)
         if self.config.uses_graph:
             matched = [(s, e) for s, e, _ in lexicon.matches(norm)] if lexicon else []
             out["adj_fwd"], out["adj_bwd"] = word_graph(len(norm), words + matched)

@@ -56,6 +56,10 @@ def build_model(config: ModelConfig, *, n_chars: int, n_bigrams: int, lex_width:
     if lex_width:
         inputs["lex"] = keras.Input((None, lex_width), dtype="float32", name="lex")
         parts.append(layers.Dense(32, activation="relu", name="lex_projection")(inputs["lex"]))
+    if config.context != "none":
+        inputs["context"] = keras.Input((None, config.context_dim), dtype="float32", name="context")
+        context = layers.LayerNormalization(name="context_norm")(inputs["context"])
+        parts.append(layers.Dense(128, activation="relu", name="context_projection")(context))
     x = parts[0] if len(parts) == 1 else layers.Concatenate(name="features")(parts)
     x = layers.Dropout(config.dropout, name="input_dropout")(x)
 

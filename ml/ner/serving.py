@@ -34,6 +34,8 @@ def input_signature(config: ModelConfig, lex_width: int) -> dict:
         spec["seg"] = tf.TensorSpec([None, None], tf.int32, name="seg")
     if lex_width:
         spec["lex"] = tf.TensorSpec([None, None, lex_width], tf.float32, name="lex")
+    if config.context != "none":
+        spec["context"] = tf.TensorSpec([None, None, config.context_dim], tf.float32, name="context")
     if config.uses_graph:
         spec["adj_fwd"] = tf.TensorSpec([None, None, None], tf.float32, name="adj_fwd")
         spec["adj_bwd"] = tf.TensorSpec([None, None, None], tf.float32, name="adj_bwd")
@@ -78,6 +80,8 @@ class Tagger:
                 raise TextTooLong(f"text {index} has {len(text)} characters; the limit is {MAX_TEXT}")
             for start, end in plan_windows(text, self.window):
                 pieces.append((index, start, text[start:end]))
+        if self.featurizer.context is not None:
+            self.featurizer.context.prefill([p[2] for p in pieces])
         results: list[list[Span]] = [[] for _ in texts]
         order = sorted(range(len(pieces)), key=lambda i: len(pieces[i][2]))
         for at in range(0, len(order), self.batch_size):
@@ -100,6 +104,7 @@ class Tagger:
 def load_tagger(path: str | Path | None = None, **kwargs) -> Tagger:
     import keras
 
+    from .context import open_context
     from .ensemble import member_configs
     from .model import build_model
 
@@ -110,6 +115,7 @@ def load_tagger(path: str | Path | None = None, **kwargs) -> Tagger:
     config = from_dict(ModelConfig, saved["model"])
     train_config = from_dict(TrainConfig, saved.get("train", {}))
     featurizer = Featurizer.load(path / "vocab.json", config)
+    featurizer.context = open_context(config.context)
     models = []
     for member, weights in member_configs(saved):  # one entry, or an ensemble's members
         model = build_model(member, n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)

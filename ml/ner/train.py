@@ -24,6 +24,7 @@ from ml.keras_io import limit_threads as set_threads  # noqa: F401 (the CLI, ben
 
 from . import augment, embeddings, knowledge
 from .config import ModelConfig, TrainConfig, to_dict
+from .context import open_context
 from .data import Record, load_ccks, load_cmeee, split_train_dev
 from .encoding import Featurizer
 from .evaluate import strict_scores
@@ -172,6 +173,14 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
     featurizer = Featurizer.build(config, texts, lexicon, bigram_min_count=tcfg.bigram_min_count, bigram_max=tcfg.bigram_max,
                                   extra_chars=pretrained["chars"] if pretrained else (),
                                   extra_bigrams=pretrained["bigrams"] if pretrained else ())
+    featurizer.context = open_context(config.context, tcfg.context_cache)
+    if featurizer.context:  # the encoder runs once per window, batched, before any epoch
+        windows = [w.text for w in windows_of(train_records, tcfg.train_window)]
+        windows += [r.text[a:b] for r in dev_records for a, b in plan_windows(r.text, tcfg.predict_window)]
+        if tcfg.multitask or tcfg.pretrain_epochs:
+            windows += [w.text for w in windows_of(cmeee, tcfg.train_window)]
+        log.info("context %s: encoding %d windows", config.context, len(windows))
+        log.info("context %s: %d windows were not cached", config.context, featurizer.context.prefill(windows, save=True))
     sizes = dict(n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)
     history = []
 
