@@ -83,6 +83,24 @@ def _predict(args) -> int:
     return status
 
 
+def _pseudo(args) -> int:
+    """Texts of CMeEE files tagged with CCKS types by a teacher, as a CCKS file
+    (for `train --pseudo`): the teacher's entities stand in for gold ones."""
+    from .data import load_cmeee, record_to_ccks
+    from .serving import load_tagger
+    from .train import set_threads
+
+    set_threads(args.threads, 1)
+    texts = list(dict.fromkeys(r.text for path in args.texts for r in load_cmeee(path)))
+    tagger = load_tagger(args.model)
+    spans = tagger.predict(texts)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        for text, found in zip(texts, spans):
+            handle.write(json.dumps(record_to_ccks(text, found), ensure_ascii=False) + "\n")
+    print(json.dumps({"out": args.out, "texts": len(texts), "entities": sum(map(len, spans))}))
+    return 0
+
+
 def _read(path):
     from .data import load_ccks
 
@@ -139,7 +157,7 @@ def main(argv=None) -> int:
                        ("max_epochs", int), ("patience", int), ("max_minutes", float), ("seed", int), ("split_seed", int), ("dev_fraction", float), ("train_fraction", float), ("lexicon_folds", int),
                        ("train_window", int), ("limit_records", int), ("bigram_max", int), ("embeddings", str),
                        ("swa_start", int), ("multitask", int), ("knowledge_graph", str), ("cnn_layers", int), ("cnn_filters", int),
-                       ("augment", int), ("augment_rate", float), ("context_cache", str)):
+                       ("augment", int), ("augment_rate", float), ("context_cache", str), ("context_layers", int), ("pseudo", str), ("pseudo_per_epoch", int)):
         t.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
     t.add_argument("--threads", type=int, default=1)
     m = sub.add_parser("embeddings", help="pre-train char/bigram vectors (PPMI + SVD) on raw CCKS-train + CMeEE text")
@@ -161,6 +179,11 @@ def main(argv=None) -> int:
     p = sub.add_parser("predict", help="tag JSON lines {\"originalText\": ...} from stdin")
     p.add_argument("--model", help="artifact directory (default: the shipped model)")
     p.add_argument("--threads", type=int, default=1)
+    u = sub.add_parser("pseudo", help="label CMeEE texts with CCKS types by a teacher model, for train --pseudo (self-training)")
+    u.add_argument("--model", required=True, help="the teacher: an artifact trained without the records you will score on")
+    u.add_argument("--texts", nargs="+", required=True, help="CMeEE files or directories (their labels are ignored)")
+    u.add_argument("--out", required=True)
+    u.add_argument("--threads", type=int, default=1)
     e = sub.add_parser("evaluate", help="strict P/R/F1 per type")
     e.add_argument("--gold", required=True)
     e.add_argument("--pred", required=True)
@@ -171,7 +194,8 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "embeddings": _embeddings, "ensemble": _ensemble, "predict": _predict, "evaluate": _evaluate, "split": _split}[args.command](args)
+        return {"train": _train, "embeddings": _embeddings, "ensemble": _ensemble, "predict": _predict, "pseudo": _pseudo,
+                "evaluate": _evaluate, "split": _split}[args.command](args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

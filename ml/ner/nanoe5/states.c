@@ -37,10 +37,12 @@ void e5x_norm_map(e5_model *m, uint32_t *cp, uint32_t *off, uint32_t *out) {
     if (t->n_norm) memcpy(out, t->norm_out, sizeof(uint32_t) * (size_t)t->norm_off[t->n_norm]);
 }
 
-/* Final hidden states of nseg segments of token ids (each already holding
- * <s> ... </s>, at most MAXP tokens), concatenated: segoff[nseg+1] offsets,
- * out[T * H]. Attention stays inside each segment. Returns 0 on success. */
-int e5x_states(e5_model *m, const int *ids, const int *segoff, int nseg, float *out) {
+/* Hidden states after the first `layers` layers (all: the final states) of
+ * nseg segments of token ids (each already holding <s> ... </s>, at most MAXP
+ * tokens), concatenated: segoff[nseg+1] offsets, out[T * H]. Attention stays
+ * inside each segment. Not thread-safe (the layer count is set on the model).
+ * Returns 0 on success. */
+int e5x_states(e5_model *m, const int *ids, const int *segoff, int nseg, int layers, float *out) {
     int T = segoff[nseg];
     int *pos = (int *)malloc(sizeof(int) * (size_t)T);
     int *sstart = (int *)malloc(sizeof(int) * (size_t)T);
@@ -49,7 +51,10 @@ int e5x_states(e5_model *m, const int *ids, const int *segoff, int nseg, float *
         if (segoff[s + 1] - segoff[s] > m->MAXP) { free(pos); free(sstart); free(send); return -1; }
         for (int t = segoff[s]; t < segoff[s + 1]; t++) { pos[t] = t - segoff[s]; sstart[t] = segoff[s]; send[t] = segoff[s + 1]; }
     }
+    int all = m->NL;
+    if (layers > 0 && layers < all) m->NL = layers;
     int rc = forward_batch(m, ids, pos, sstart, send, segoff, nseg, T, NULL, out);
+    m->NL = all;
     free(pos); free(sstart); free(send);
     return rc;
 }

@@ -48,7 +48,7 @@ def test_pooled_states_are_the_packages_sentence_vectors(encoder):
         ids = [encoder.bos] + prefix + [p for p, _, _ in encoder.pieces_of(text)] + [encoder.eos]
         assert len(ids) == reference.token_count(text)
         out = np.empty((len(ids), encoder.dim), np.float32)
-        encoder._lib.e5x_states(encoder._model, (ctypes.c_int * len(ids))(*ids), (ctypes.c_int * 2)(0, len(ids)), 1,
+        encoder._lib.e5x_states(encoder._model, (ctypes.c_int * len(ids))(*ids), (ctypes.c_int * 2)(0, len(ids)), 1, 0,
                                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         pooled = out.mean(axis=0)
         assert float(pooled / np.linalg.norm(pooled) @ reference.passage(text)) > 0.999

@@ -160,3 +160,26 @@ def test_keep_final_runs_every_epoch_and_scores_what_it_exports(members, tmp_pat
     assert card["metrics"]["dev_strict"]["micro"]["f1"] == pytest.approx(card["history"][-1]["average_dev_f1"])
     with pytest.raises(ValueError, match="keep"):
         TrainConfig(keep="sometimes")
+
+
+def test_self_training_on_teacher_labelled_cmeee_text(members, tmp_path, capsys):
+    """`pseudo` tags CMeEE texts with CCKS types by a teacher, and `train --pseudo`
+    adds those windows to each epoch's training windows."""
+    from .fixtures import write_cmeee_dir
+
+    data, paths, _ = members
+    cmeee = write_cmeee_dir(tmp_path / "cmeee")
+    labelled = tmp_path / "pseudo.jsonl"
+    assert main(["pseudo", "--model", str(paths[0]), "--texts", str(cmeee), "--out", str(labelled)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    lines = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines()]
+    assert printed["texts"] == len(lines) > 0 and printed["entities"] == sum(len(item["entities"]) for item in lines) > 0
+    for item in lines:  # CCKS-shaped: offsets valid for the text, CCKS type names
+        for entity in item["entities"]:
+            assert 0 <= entity["start_pos"] < entity["end_pos"] <= len(item["originalText"])
+            assert entity["label_type"] in ("疾病和诊断", "手术", "药物", "解剖部位", "影像检查", "实验室检验")
+    card = train(str(data), str(tmp_path / "student"), ModelConfig(name="cnn_crf", lexicon="ccks", use_seg=False, **TINY),
+                 TrainConfig(seed=1, max_epochs=4, patience=4, learning_rate=0.02, batch_size=4, lexicon_folds=0, train_window=40,
+                             predict_window=40, pseudo=str(labelled), pseudo_per_epoch=3))
+    assert "3 windows an epoch" in card["data"]["self_training"]
+    assert card["metrics"]["dev_strict"]["micro"]["f1"] > 0.3
