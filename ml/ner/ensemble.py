@@ -29,7 +29,7 @@ from .knowledge import LICENSE_NAME
 from .labels import CCKS_CODES, CCKS_NAMES
 
 # the parts of a member's config that decide its inputs and outputs: they must agree
-SHARED_FIELDS = ("scheme", "use_bigram", "use_seg", "lexicon", "tags")
+SHARED_FIELDS = ("scheme", "use_bigram", "use_seg", "lexicon", "context", "context_dim", "context_layers", "tags")
 
 
 class IncompatibleMembers(ValueError):
@@ -62,8 +62,10 @@ def check_members(paths: list[Path]) -> list[dict]:
     for path, saved in zip(paths[1:], configs[1:]):
         model = saved["model"]
         for name in SHARED_FIELDS:
-            if model.get(name) != first.get(name):
-                raise IncompatibleMembers(f"{path}: {name} is {model.get(name)!r}, the first member's is {first.get(name)!r}")
+            # a field saved before it existed has its default value
+            mine, theirs = (config.get(name, getattr(ModelConfig, name, None)) for config in (model, first))
+            if mine != theirs:
+                raise IncompatibleMembers(f"{path}: {name} is {mine!r}, the first member's is {theirs!r}")
         if "gcn" in model["name"] or not model["name"].endswith("_crf"):
             raise IncompatibleMembers(f"{path}: {model['name']} cannot be a member")
         if (path / "vocab.json").read_bytes() != vocab:

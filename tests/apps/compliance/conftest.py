@@ -44,9 +44,21 @@ def in_department(user, hospital, department):
 
 
 def at_local(hour: int, minute: int = 0, days_ago: int = 0) -> datetime.datetime:
-    """A moment today (minus days) at the given China Standard Time hour."""
-    today = timezone.now().astimezone(SHANGHAI).date() - datetime.timedelta(days=days_ago)
+    """A moment at the given China Standard Time hour of the rule tests' "today"
+    (minus days). Today is the Shanghai date 12 hours ago, so its morning hours
+    have always passed, and `detect` looks from its noon: the tests mean the same
+    whatever the hour they run at (a run just after midnight in Shanghai once put
+    "today at 10:00" in the future)."""
+    today = (timezone.now().astimezone(SHANGHAI) - datetime.timedelta(hours=12)).date() - datetime.timedelta(days=days_ago)
     return datetime.datetime.combine(today, datetime.time(hour, minute), SHANGHAI)
+
+
+def recent_local(hour: int, minute: int = 0) -> datetime.datetime:
+    """The latest moment at or before now at this China Standard Time hour: for
+    tests that run the real task, whose clock is the real one (it looks back 24 hours)."""
+    now = timezone.now().astimezone(SHANGHAI)
+    moment = datetime.datetime.combine(now.date(), datetime.time(hour, minute), SHANGHAI)
+    return moment if moment <= now else moment - datetime.timedelta(days=1)
 
 
 def record(hospital, *, action="patient.read", actor=None, role=Role.DOCTOR, patient=None, outcome="success",
@@ -84,6 +96,12 @@ def detect(hospital, now=None):
 
     with tenant_context(hospital.pk):
         return detect_new_events(now=now)
+
+
+def detect_today(hospital):
+    """One detection run at noon of at_local's today: every morning moment the
+    rule tests plant is then in the past and inside the first run's 24-hour look-back."""
+    return detect(hospital, now=at_local(12))
 
 
 def cases(hospital, rule=None):

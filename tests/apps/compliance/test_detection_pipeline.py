@@ -21,7 +21,7 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.roles import Role
 from tests.factories import member_of
 
-from .conftest import at_local, record
+from .conftest import recent_local, record
 
 
 def test_the_celery_task_opens_cases_and_pushes_them_to_officers(hospital_a, doctor_a, patient_a,
@@ -29,7 +29,7 @@ def test_the_celery_task_opens_cases_and_pushes_them_to_officers(hospital_a, doc
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(staff_group(hospital_a.pk, Role.COMPLIANCE_OFFICER), channel)
-    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
+    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=recent_local(10))
     # when the task runs (as the periodic job queues it)
     with django_capture_on_commit_callbacks(execute=True):
         result = detect_task.apply(kwargs={"hospital_id": hospital_a.pk}).get()
@@ -117,8 +117,8 @@ def test_the_periodic_job_runs_the_rules_for_every_hospital(hospital_a, hospital
     from apps.compliance.tasks import detect_all
 
     patient_b = patient_create(hospital_id=hospital_b.pk, name="李四")
-    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    record(hospital_b, actor=doctor_b, patient=patient_b, occurred_at=at_local(10))
+    record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=recent_local(10))
+    record(hospital_b, actor=doctor_b, patient=patient_b, occurred_at=recent_local(10))
     assert detect_all.apply().get() == 2
     from .conftest import cases
     assert [c.patient_id for c in cases(hospital_a)] == [patient_a.pk]

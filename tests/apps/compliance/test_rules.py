@@ -13,7 +13,7 @@ from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
 from tests.factories import member_of
 
-from .conftest import at_local, cases, detect, in_department, record
+from .conftest import at_local, cases, detect, detect_today, in_department, record
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def doctor_in_cardiology(hospital_a, cardiology):
     return doctor
 
 
-def _encounter(patient, *, attending=None, department=None, days_ago=1):
+def _encounter(patient, *, attending=None, department=None, days_ago=2):
+    # two days: before any at_local() moment of "today", which can be up to 26 hours ago
     with tenant_context(patient.hospital_id):
         return encounter_create(patient=patient, attending=attending, department=department,
                                 started_at=timezone.now() - datetime.timedelta(days=days_ago))
@@ -33,7 +34,7 @@ def test_reading_a_patient_with_no_care_link_opens_a_case(hospital_a, doctor_a, 
     # given a doctor with no encounter, diagnosis or department link to the patient
     event = record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
     # when the rules run
-    detect(hospital_a)
+    detect_today(hospital_a)
     # then one case names the doctor, the patient and the event
     [case] = cases(hospital_a, "no_care_relationship")
     assert (case.subject_user_id, case.patient_id, case.event_ids) == (doctor_a.pk, patient_a.pk, [str(event.pk)])
@@ -42,7 +43,7 @@ def test_reading_a_patient_with_no_care_link_opens_a_case(hospital_a, doctor_a, 
 def test_the_attending_doctor_reads_without_a_case(hospital_a, doctor_a, patient_a):
     _encounter(patient_a, attending=doctor_a)
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "no_care_relationship") == []
 
 
@@ -50,7 +51,7 @@ def test_a_doctor_of_the_treating_department_reads_without_a_case(hospital_a, do
                                                                  cardiology):
     _encounter(patient_a, department=cardiology)
     record(hospital_a, actor=doctor_in_cardiology, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a) == []
 
 
@@ -62,7 +63,7 @@ def test_a_registered_care_link_provider_counts(hospital_a, doctor_a, patient_a)
         "test.appointments", lambda pairs, at, link_days: {(doctor_a.pk, patient_a.pk)} & pairs)
     try:
         record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-        detect(hospital_a)
+        detect_today(hospital_a)
     finally:
         care_links._providers.pop("test.appointments")
     assert cases(hospital_a, "no_care_relationship") == []
@@ -70,9 +71,9 @@ def test_a_registered_care_link_provider_counts(hospital_a, doctor_a, patient_a)
 
 def test_rerunning_detection_opens_nothing_twice(hospital_a, doctor_a, patient_a):
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     # the next run re-reads the overlap
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert len(cases(hospital_a, "no_care_relationship")) == 1
 
 
@@ -87,21 +88,21 @@ def test_bulk_reads_beyond_the_role_threshold_open_a_case(hospital_a, doctor_a, 
         record(hospital_a, action="patient.list", actor=doctor_a, occurred_at=at_local(10, minute),
                detail={"patient_ids": [p.pk for p in patients]})
     record(hospital_a, actor=doctor_a, patient=patients[0], occurred_at=at_local(10, 2))
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "bulk_access")
     assert (case.evidence["records"], case.evidence["threshold"]) == (6, 5)
 
 
 def test_reads_under_the_threshold_open_no_bulk_case(hospital_a, doctor_a, patient_a):
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "bulk_access") == []
 
 
 def test_access_at_night_opens_an_outside_hours_case(hospital_a, doctor_a, patient_a):
     _encounter(patient_a, attending=doctor_a)
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(2, 30))
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "outside_working_hours")
     assert case.evidence["local_times"] == ["02:30"]
 
@@ -111,7 +112,7 @@ def test_a_night_shift_profile_makes_night_access_normal(hospital_a, doctor_a, p
     with tenant_context(hospital_a.pk):
         StaffProfile.objects.create(hospital=hospital_a, user=doctor_a, work_start_hour=0, work_end_hour=8)
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(2, 30))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "outside_working_hours") == []
 
 
@@ -133,9 +134,9 @@ def test_former_patient_now_in_another_department_opens_an_outside_department_ca
         hospital_a, doctor_in_cardiology, patient_a, cardiology, oncology):
     # given the cardiologist treated the patient last month, and the patient is now in oncology
     _encounter(patient_a, attending=doctor_in_cardiology, department=cardiology, days_ago=30)
-    _encounter(patient_a, department=oncology, days_ago=1)
+    _encounter(patient_a, department=oncology, days_ago=2)
     record(hospital_a, actor=doctor_in_cardiology, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "outside_department")
     assert case.evidence["patient_department"] == oncology.pk
     assert cases(hospital_a, "no_care_relationship") == []
@@ -147,7 +148,7 @@ def _read_with_watch_lists(hospital, doctor, patient, *, surname, staff_area, pa
         StaffProfile.objects.create(hospital=hospital, user=doctor, surname=surname, address_area=staff_area)
         PatientWatch.objects.create(hospital=hospital, patient=patient, address_area=patient_area)
     record(hospital, actor=doctor, patient=patient, occurred_at=at_local(10))
-    detect(hospital)
+    detect_today(hospital)
     return cases(hospital, "relative_or_neighbour")
 
 
@@ -174,7 +175,7 @@ def test_a_vip_record_opened_without_care_link_is_high_severity(hospital_a, pati
     with tenant_context(hospital_a.pk):
         PatientWatch.objects.create(hospital=hospital_a, patient=patient_a, vip=True)
     record(hospital_a, actor=admin, role=Role.HOSPITAL_ADMIN, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "vip_record")
     assert case.severity == "high"
 
@@ -184,7 +185,7 @@ def test_repeated_failed_logins_open_a_case(hospital_a, doctor_a):
         record(hospital_a, action="auth.login", actor=None, role="", outcome="denied", object_type="",
                occurred_at=at_local(10) + datetime.timedelta(seconds=second), ip="114.80.1.1",
                detail={"username": doctor_a.username, "reason": "bad_credentials"})
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "failed_logins")
     assert (case.subject_user_id, case.evidence["failures"]) == (doctor_a.pk, 5)
 
@@ -194,7 +195,7 @@ def test_a_few_failed_logins_are_not_a_case(hospital_a, doctor_a):
         record(hospital_a, action="auth.login", role="", outcome="denied", object_type="",
                occurred_at=at_local(10) + datetime.timedelta(seconds=second),
                detail={"username": doctor_a.username})
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "failed_logins") == []
 
 
@@ -204,7 +205,7 @@ def test_one_token_from_two_countries_opens_a_case(hospital_a, doctor_a, patient
            detail={"token_id": 77})
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10, 20), ip="95.24.3.3",
            detail={"token_id": 77})
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "token_multi_country")
     assert case.evidence["countries"] == ["CN", "RU"]
 
@@ -214,7 +215,7 @@ def test_one_token_from_the_lan_and_china_is_not_a_case(hospital_a, doctor_a, pa
     for minute, ip in ((0, "10.1.2.3"), (5, "114.80.1.1"), (9, "111.1.1.1")):
         record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10, minute), ip=ip,
                detail={"token_id": 78})
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "token_multi_country") == []
 
 
@@ -222,7 +223,7 @@ def test_access_after_revocation_opens_a_case(hospital_a, doctor_a, patient_a):
     _encounter(patient_a, attending=doctor_a)
     Membership.objects.filter(user=doctor_a).update(active=False, revoked_at=at_local(9))
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     [case] = cases(hospital_a, "access_after_revocation")
     assert case.subject_user_id == doctor_a.pk
 
@@ -231,7 +232,7 @@ def test_access_before_revocation_is_not_a_case(hospital_a, doctor_a, patient_a)
     _encounter(patient_a, attending=doctor_a)
     Membership.objects.filter(user=doctor_a).update(active=False, revoked_at=at_local(11))
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "access_after_revocation") == []
 
 
@@ -241,7 +242,7 @@ def test_an_export_without_consent_or_deidentification_opens_two_cases(hospital_
                    channel="paper", recorded_at=at_local(8))
     record(hospital_a, action="reports.export", actor=doctor_a, object_type="dataset", occurred_at=at_local(10),
            detail={"patient_ids": [patient_a.pk, other.pk], "purpose": "research", "deidentified": False})
-    detect(hospital_a)
+    detect_today(hospital_a)
     [consent_case] = cases(hospital_a, "egress_without_consent")
     assert consent_case.evidence["patients_without_consent"] == [patient_a.pk]
     assert len(cases(hospital_a, "egress_not_deidentified")) == 1
@@ -252,7 +253,7 @@ def test_a_consented_deidentified_export_is_not_a_case(hospital_a, doctor_a, pat
                    channel="wechat", recorded_at=at_local(8))
     record(hospital_a, action="reports.export", actor=doctor_a, object_type="dataset", occurred_at=at_local(10),
            detail={"patient_ids": [patient_a.pk], "purpose": "research", "deidentified": True})
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "egress_without_consent") == cases(hospital_a, "egress_not_deidentified") == []
 
 
@@ -263,7 +264,7 @@ def test_consent_withdrawn_before_the_export_counts_as_none(hospital_a, doctor_a
                    channel="wechat", recorded_at=at_local(8))
     record(hospital_a, action="reports.export", actor=doctor_a, object_type="dataset", occurred_at=at_local(10),
            detail={"patient_ids": [patient_a.pk], "purpose": "research", "deidentified": True})
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert len(cases(hospital_a, "egress_without_consent")) == 1
 
 
@@ -274,12 +275,12 @@ def test_a_disabled_rule_opens_nothing(hospital_a, doctor_a, patient_a):
         setting_set(key="compliance.rule_no_care_relationship_enabled", value=False, actor=None,
                     role=Role.PLATFORM_ADMIN, hospital_id=hospital_a.pk)
     record(hospital_a, actor=doctor_a, patient=patient_a, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a, "no_care_relationship") == []
 
 
 def test_rules_never_see_another_hospitals_events(hospital_a, hospital_b, doctor_b):
     patient_b = patient_create(hospital_id=hospital_b.pk, name="李四")
     record(hospital_b, actor=doctor_b, patient=patient_b, occurred_at=at_local(10))
-    detect(hospital_a)
+    detect_today(hospital_a)
     assert cases(hospital_a) == [] and cases(hospital_b) == []

