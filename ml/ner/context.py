@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CONTEXTS
+
 log = logging.getLogger("ml.ner")
 
 
